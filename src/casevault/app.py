@@ -1,0 +1,95 @@
+"""create_app(settings): the one place the web application is assembled."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+
+from casevault.api.deps import Runtime, declared_permission, public
+from casevault.api.errors import install_error_handlers
+from casevault.api.middleware import RequestContextMiddleware
+from casevault.audit import api as audit_api
+from casevault.cases import api as cases_api
+from casevault.config import Settings
+from casevault.crypto.keyring import Keyring
+from casevault.crypto.providers import KeyProvider, LocalKeyFile
+from casevault.db.migrate import require_current_schema
+from casevault.db.session import Database
+from casevault.identity import api as identity_api
+
+__all__ = ["API_PREFIX", "StartupError", "create_app"]
+
+API_PREFIX = "/api/v1"
+
+
+class StartupError(RuntimeError):
+    """The app refuses to start; the message says what to fix (never a half-running server)."""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    key_provider: KeyProvider | None = None,
+) -> FastAPI:
+    """Build the ASGI app: check keys and schema, mount routes, and refuse routes without a permission."""
+    provider = key_provider if key_provider is not None else LocalKeyFile(settings.resolved_key_file)
+    db = database if database is not None else Database(settings.resolved_database_url)
+    require_current_schema(db)
+    runtime = Runtime(settings=settings, db=db, keyring=Keyring(provider))
+
+    app = FastAPI(
+        title="casevault",
+        version="0.1.0",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs" if settings.demo or settings.debug else None,
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+
+    @app.get("/healthz", dependencies=[public("load balancers probe liveness")], tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for module in (identity_api, cases_api, audit_api):
+        app.include_router(module.router, prefix=API_PREFIX)
+
+    _refuse_undeclared_routes(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def _refuse_undeclared_routes(app: FastAPI) -> None:
+    """Secure by default: a route with no require()/public() dependency stops start-up."""
+    undeclared = _undeclared(app.router, inherited=False)
+    if undeclared:
+        raise StartupError("routes without a declared permission: " + ", ".join(undeclared))
+
+
+def _declares(dependencies: Sequence[Any]) -> bool:
+    return any(declared_permission(getattr(dep, "dependency", None) or dep) for dep in dependencies)
+
+
+def _undeclared(router: APIRouter, *, inherited: bool, prefix: str = "") -> list[str]:
+    inherited = inherited or _declares(router.dependencies)
+    found: list[str] = []
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            route_declared = any(
+                declared_permission(dep.call) for dep in route.dependant.dependencies if dep.call
+            ) or _declares(route.dependencies)
+            if not (inherited or route_declared):
+                found.append(f"{sorted(route.methods or ())} {prefix}{route.path}")
+            continue
+        # Included routers (FastAPI nests them rather than copying their routes).
+        nested = getattr(route, "original_router", None)
+        if isinstance(nested, APIRouter):
+            context = getattr(route, "include_context", None)
+            nested_prefix = prefix + str(getattr(context, "prefix", "") or "")
+            context_deps = list(getattr(context, "dependencies", None) or [])
+            found.extend(_undeclared(nested, inherited=inherited or _declares(context_deps), prefix=nested_prefix))
+    return found
