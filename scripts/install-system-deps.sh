@@ -4,6 +4,8 @@ set -euo pipefail
 needed=()
 command -v chromium >/dev/null 2>&1 || needed+=(chromium)
 command -v memcached >/dev/null 2>&1 || needed+=(memcached)
+# pg_dump: the exposed-store drill dumps a PostgreSQL deployment to search it (tests/drills).
+command -v pg_dump >/dev/null 2>&1 || needed+=(postgresql-client)
 if [ ${#needed[@]} -eq 0 ]; then
     exit 0
 fi

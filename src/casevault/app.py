@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
+from casevault.access.policy import PolicyError, shared_engine
 from casevault.api.deps import Runtime, declared_permission, public
 from casevault.api.errors import install_error_handlers
-from casevault.api.middleware import RequestContextMiddleware
+from casevault.api.middleware import ConcurrencyLimitMiddleware, RequestContextMiddleware
 from casevault.audit import api as audit_api
+from casevault.audit.checkpoints import Ed25519Signer, enable_auto_checkpoints
 from casevault.cases import api as cases_api
 from casevault.config import Settings
 from casevault.crypto.keyring import Keyring
@@ -19,6 +21,7 @@ from casevault.crypto.providers import KeyProvider, LocalKeyFile
 from casevault.db.migrate import require_current_schema
 from casevault.db.session import Database
 from casevault.identity import api as identity_api
+from casevault.incident import api as incident_api
 
 __all__ = ["API_PREFIX", "StartupError", "create_app"]
 
@@ -39,6 +42,13 @@ def create_app(
     provider = key_provider if key_provider is not None else LocalKeyFile(settings.resolved_key_file)
     db = database if database is not None else Database(settings.resolved_database_url)
     require_current_schema(db)
+    # Sign the chain head every N events, so truncating the trail past a checkpoint is detectable.
+    enable_auto_checkpoints(db, Ed25519Signer.from_provider(provider), every=settings.audit_checkpoint_every)
+    try:
+        # Parse and validate the Cedar policies now: an invalid policy must stop start-up, not a request.
+        shared_engine()
+    except PolicyError as exc:
+        raise StartupError(f"access policies are invalid: {exc}") from exc
     runtime = Runtime(settings=settings, db=db, keyring=Keyring(provider))
 
     app = FastAPI(
@@ -55,10 +65,16 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (identity_api, cases_api, audit_api):
+    for module in (identity_api, cases_api, audit_api, incident_api):
         app.include_router(module.router, prefix=API_PREFIX)
 
     _refuse_undeclared_routes(app)
+    app.add_middleware(
+        ConcurrencyLimitMiddleware,
+        limit=settings.max_concurrent_requests,
+        queue_timeout=settings.request_queue_timeout.total_seconds(),
+    )
+    # Added last = outermost: every request gets an id and the body limit, even one turned away as busy.
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 

@@ -5,14 +5,40 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ConfigError", "Settings"]
+__all__ = ["ConfigError", "ReadBudgetLimits", "Settings"]
 
 
 class ConfigError(ValueError):
     """The configuration cannot be used; the message says what to change."""
+
+
+class ReadBudgetLimits(BaseModel):
+    """Distinct customers one staff member may read in a rolling hour and day: over soft needs a fresh step-up,
+    over hard contains the account. `opened` counts customers opened or revealed; `listed` also counts those
+    that only appeared in a list or search result, so its limits are higher."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    opened_soft_hour: int = Field(default=20, ge=1)
+    opened_hard_hour: int = Field(default=40, ge=1)
+    opened_soft_day: int = Field(default=80, ge=1)
+    opened_hard_day: int = Field(default=150, ge=1)
+    listed_soft_hour: int = Field(default=150, ge=1)
+    listed_hard_hour: int = Field(default=400, ge=1)
+    listed_soft_day: int = Field(default=600, ge=1)
+    listed_hard_day: int = Field(default=1500, ge=1)
+
+    @model_validator(mode="after")
+    def _soft_below_hard(self) -> ReadBudgetLimits:
+        for kind in ("opened", "listed"):
+            for window in ("hour", "day"):
+                soft, hard = getattr(self, f"{kind}_soft_{window}"), getattr(self, f"{kind}_hard_{window}")
+                if soft > hard:
+                    raise ValueError(f"{kind}_soft_{window} must not exceed {kind}_hard_{window}")
+        return self
 
 
 class Settings(BaseSettings):
@@ -32,10 +58,50 @@ class Settings(BaseSettings):
     cookie_secure: bool = True
 
     max_body_bytes: int = 1_000_000
+    # Below both the 40-thread pool and the database pool (20): see ConcurrencyLimitMiddleware.
+    max_concurrent_requests: int = 16
+    request_queue_timeout: timedelta = timedelta(seconds=10)
     session_idle_timeout: timedelta = timedelta(minutes=15)
     session_absolute_timeout: timedelta = timedelta(hours=8)
     step_up_window: timedelta = timedelta(minutes=5)
     token_default_ttl: timedelta = timedelta(days=30)
+
+    # Staff sign-in (identity). argon2id defaults are RFC 9106's second recommendation (64 MiB, t=3, p=4);
+    # only tests lower them.
+    password_min_length: int = 12
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+    # Consecutive failures per account name before backoff starts, and before the account is locked for an admin.
+    signin_backoff_after: int = 3
+    signin_lockout_after: int = 10
+    # Failed sign-ins per client address in a rolling hour before that address is backed off.
+    signin_ip_failures_per_hour: int = 30
+    # WebAuthn relying party: the registrable domain (never an IP) and the exact origins browsers will report.
+    webauthn_rp_id: str = "localhost"
+    webauthn_origins: tuple[str, ...] = ()
+    mfa_issuer: str = "casevault"
+    # Audit: sign a checkpoint of the chain head whenever a commit carries it past a multiple of this (0 = never).
+    audit_checkpoint_every: int = Field(default=1000, ge=0)
+    # Read budgets (access/budgets.py): distinct customers per staff member per hour and day, by role; a role
+    # with no entry gets the agent's limits. See docs/adr/0580-read-budgets-count-distinct-customers.md.
+    read_budgets: dict[str, ReadBudgetLimits] = Field(
+        default_factory=lambda: {
+            "agent": ReadBudgetLimits(),
+            "supervisor": ReadBudgetLimits(
+                opened_soft_hour=40,
+                opened_hard_hour=80,
+                opened_soft_day=160,
+                opened_hard_day=300,
+                listed_soft_hour=300,
+                listed_hard_hour=800,
+                listed_soft_day=1200,
+                listed_hard_day=3000,
+            ),
+        }
+    )
+    # Reveals (one PII value shown in clear) per staff member in a rolling hour.
+    reveal_budget_per_hour: int = Field(default=20, ge=1)
 
     @field_validator("port")
     @classmethod

@@ -4,31 +4,52 @@ from casevault.audit.models import AuditCheckpoint, AuditEvent, AuditSubject
 from casevault.cases.models import (
     Case,
     CaseCounter,
+    CaseSearchDocument,
     Contact,
     Customer,
     Note,
     Organization,
     Queue,
     QueueMembership,
-    RedactionVault,
 )
 from casevault.crypto.models import DataKey
-from casevault.identity.models import ApiToken, Staff
+from casevault.detection.models import Alert
+from casevault.identity.models import (
+    ApiToken,
+    MfaResetRequest,
+    RecoveryCode,
+    SigninThrottle,
+    Staff,
+    StaffSession,
+    TotpFactor,
+    WebauthnChallenge,
+    WebauthnCredential,
+)
+from casevault.incident.models import Incident
 
 __all__ = [
+    "Alert",
     "ApiToken",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditSubject",
     "Case",
     "CaseCounter",
+    "CaseSearchDocument",
     "Contact",
     "Customer",
     "DataKey",
+    "Incident",
+    "MfaResetRequest",
     "Note",
     "Organization",
     "Queue",
     "QueueMembership",
-    "RedactionVault",
+    "RecoveryCode",
+    "SigninThrottle",
     "Staff",
+    "StaffSession",
+    "TotpFactor",
+    "WebauthnChallenge",
+    "WebauthnCredential",
 ]

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from casevault.app import StartupError, create_app
+from casevault.audit import AuditCheckpoint
+from casevault.audit.checkpoints import Ed25519Signer
+from casevault.audit.verify import verify
 from casevault.cases import api as cases_api
 from casevault.config import Settings
 from casevault.crypto import KeyFileError, LocalKeyFile
@@ -71,3 +76,19 @@ def test_unmigrated_database_is_refused(tmp_path: Path, key_provider: LocalKeyFi
     settings = Settings(data_dir=tmp_path)
     with pytest.raises(SchemaOutOfDate, match="casevault init"):
         create_app(settings, key_provider=key_provider)
+
+
+def test_app_signs_audit_checkpoints_as_the_chain_grows(
+    make_client: Callable[..., TestClient], db: Database, key_provider: LocalKeyFile
+) -> None:
+    with make_client(audit_checkpoint_every=3) as client:
+        for _ in range(7):
+            # Each rejected token is an audited event, committed even though the request fails.
+            response = client.get("/api/v1/cases", headers={"Authorization": "Bearer cvt_not-a-real-token"})
+            assert response.status_code == 401
+    with db.sessions() as session:
+        checkpoints = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).all()
+        assert [c.seq for c in checkpoints] == [3, 6]
+    report = verify(db.engine, keys=[Ed25519Signer.from_provider(key_provider).public_key])
+    assert report.ok
+    assert report.events_checked == 7

@@ -1,10 +1,11 @@
-"""Request-scoped dependencies: runtime services, the unit of work, the actor, and declared permissions."""
+"""Request-scoped dependencies: runtime services, the unit of work, the actor, CSRF, step-up and permissions."""
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -12,27 +13,62 @@ from sqlalchemy.orm import Session
 
 from casevault.access.actor import Actor, AuthMethod
 from casevault.access.permissions import Permission, role_allows
+from casevault.access.rls import bind_actor
 from casevault.audit.events import AuditAction, Outcome
 from casevault.audit.trail import record
 from casevault.config import Settings
 from casevault.crypto.keyring import Keyring
 from casevault.db.session import Database
-from casevault.errors import AuthenticationRequired, CasevaultError, PermissionDenied
+from casevault.detection.models import AlertKind, Severity
+from casevault.detection.services import raise_alert
+from casevault.errors import AuthenticationRequired, CasevaultError, PermissionDenied, StepUpRequired
+from casevault.identity.clock import Clock, SystemClock
+from casevault.identity.models import Staff, StaffSession
+from casevault.identity.services import IdentityContext, session_actor
+from casevault.identity.sessions import ClientBinding, Rejected, csrf_token_for, resolve_session
 from casevault.identity.tokens import authenticate_token
 
 __all__ = [
+    "CSRF_HEADER",
     "ActorDep",
+    "CsrfRejected",
     "Runtime",
+    "SecondFactorRequired",
     "SessionDep",
+    "SignedIn",
+    "SignedInDep",
+    "StepUpDep",
+    "client_binding",
     "current_actor",
     "get_runtime",
     "get_session",
+    "identity_context",
     "ip_prefix",
     "public",
     "require",
+    "require_session",
+    "require_step_up",
+    "session_cookie_name",
+    "signing_in",
 ]
 
 PERMISSION_MARK = "__casevault_permission__"
+CSRF_HEADER = "x-csrf-token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SecondFactorRequired(AuthenticationRequired):
+    """The session has only passed the password: nothing but the MFA routes is reachable yet."""
+
+    code = "mfa_required"
+    public_message = "complete sign-in with your second factor"
+
+
+class CsrfRejected(PermissionDenied):
+    """A cookie-authenticated unsafe request without the session's CSRF token."""
+
+    code = "csrf_failed"
+    public_message = "missing or invalid CSRF token"
 
 
 @dataclass(frozen=True)
@@ -42,6 +78,8 @@ class Runtime:
     settings: Settings
     db: Database
     keyring: Keyring
+    # Sign-in decisions read this clock; tests swap in a FixedClock with dataclasses.replace().
+    clock: Clock = field(default_factory=SystemClock)
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -68,7 +106,9 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function" scope: commit before the response is sent, so a client that gets 200 can read its own write at once
+# (the default "request" scope commits after the response, racing the next request on a real server).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def ip_prefix(host: str | None) -> str | None:
@@ -83,9 +123,37 @@ def ip_prefix(host: str | None) -> str | None:
     return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
 
 
-def current_actor(request: Request, session: SessionDep) -> Actor:
-    """Authenticate the request by bearer token; anything else is 401."""
-    header = request.headers.get("authorization", "")
+def session_cookie_name(settings: Settings) -> str:
+    """`__Host-` pins the cookie to this host and path / (browsers insist on Secure for it)."""
+    return "__Host-casevault_session" if settings.cookie_secure else "casevault_session"
+
+
+def identity_context(request: Request) -> IdentityContext:
+    runtime = get_runtime(request)
+    return IdentityContext(settings=runtime.settings, keyring=runtime.keyring, clock=runtime.clock)
+
+
+def client_binding(request: Request) -> ClientBinding:
+    """What a session is bound to: the client's network prefix and user-agent."""
+    host = request.client.host if request.client else None
+    return ClientBinding(ip_prefix=ip_prefix(host), user_agent=request.headers.get("user-agent", "")[:512])
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A live cookie session, possibly still waiting for its second factor."""
+
+    row: StaffSession
+    staff: Staff
+    secret: str = field(repr=False)
+    actor: Actor = field(repr=False)
+
+    @property
+    def mfa_complete(self) -> bool:
+        return self.row.mfa_completed_at is not None
+
+
+def _token_actor(request: Request, session: Session, header: str) -> Actor:
     scheme, _, credential = header.partition(" ")
     if scheme.lower() != "bearer" or not credential:
         raise AuthenticationRequired()
@@ -112,6 +180,80 @@ def current_actor(request: Request, session: SessionDep) -> Actor:
     )
 
 
+def _cookie_session(request: Request, session: Session) -> SignedIn:
+    """Resolve the session cookie (bound, unexpired, unrevoked) and enforce CSRF on unsafe methods."""
+    cached = getattr(request.state, "signed_in", None)
+    if isinstance(cached, SignedIn):
+        return cached
+    runtime = get_runtime(request)
+    secret = request.cookies.get(session_cookie_name(runtime.settings))
+    if not secret:
+        raise AuthenticationRequired()
+    binding = client_binding(request)
+    ctx = identity_context(request)
+    outcome = resolve_session(session, secret, binding=binding, now=runtime.clock.now(), timeouts=ctx.timeouts)
+    if isinstance(outcome, Rejected):
+        row = outcome.row
+        record(
+            session,
+            actor=Actor(
+                staff_id=row.staff_id if row is not None else None,
+                username="anonymous" if row is None else f"session:{row.id.hex[:16]}",
+                role=None,
+                method=AuthMethod.SESSION,
+                session_ref=f"session:{row.id.hex[:16]}" if row is not None else None,
+                ip_prefix=binding.ip_prefix,
+            ),
+            action=AuditAction.SESSION_REJECTED,
+            outcome=Outcome.DENIED,
+            target_type="session" if row is not None else None,
+            target_id=str(row.id) if row is not None else None,
+            reason=outcome.reason,
+        )
+        if outcome.reason == "client changed" and row is not None:
+            # A live cookie from another network or browser is how a stolen session shows itself.
+            raise_alert(
+                session,
+                kind=AlertKind.SESSION_HIJACK_SUSPECTED,
+                severity=Severity.HIGH,
+                actor=Actor.system("session-guard"),
+                subject_staff_id=row.staff_id,
+                detail={"session": str(row.id), "bound_prefix": row.ip_prefix, "seen_prefix": binding.ip_prefix},
+            )
+        raise AuthenticationRequired()
+    actor = session_actor(outcome.staff, outcome.row, ip_prefix=binding.ip_prefix)
+    if request.method.upper() not in _SAFE_METHODS:
+        presented = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(presented.encode("ascii", "replace"), csrf_token_for(secret).encode("ascii")):
+            record(
+                session,
+                actor=actor,
+                action=AuditAction.CSRF_REJECTED,
+                outcome=Outcome.DENIED,
+                reason="missing or wrong CSRF token",
+                detail={"route": str(getattr(request.scope.get("route"), "path", ""))},
+            )
+            raise CsrfRejected()
+    signed_in = SignedIn(row=outcome.row, staff=outcome.staff, secret=secret, actor=actor)
+    request.state.signed_in = signed_in
+    return signed_in
+
+
+def current_actor(request: Request, session: SessionDep) -> Actor:
+    """Authenticate by bearer token (when an Authorization header is sent) or else by an MFA-complete session."""
+    header = request.headers.get("authorization", "")
+    if header:
+        actor = _token_actor(request, session, header)
+    else:
+        signed_in = _cookie_session(request, session)
+        if not signed_in.mfa_complete:
+            raise SecondFactorRequired()
+        actor = signed_in.actor
+    # The database's second wall (PostgreSQL row-level security) sees the same principal as the access functions.
+    bind_actor(session, actor)
+    return actor
+
+
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
@@ -136,6 +278,75 @@ def require(permission: Permission) -> Any:
 
     setattr(check, PERMISSION_MARK, str(permission))
     return Depends(check)
+
+
+def require_step_up(request: Request, session: SessionDep, actor: ActorDep) -> Actor:
+    """Route dependency for sensitive actions: a session whose last second-factor check is within the window.
+
+    API tokens and the CLI can never satisfy it (there is no second factor behind them).
+    """
+    runtime = get_runtime(request)
+    route = str(getattr(request.scope.get("route"), "path", ""))
+    if actor.method != AuthMethod.SESSION:
+        record(
+            session,
+            actor=actor,
+            action=AuditAction.STEP_UP_REQUIRED,
+            outcome=Outcome.DENIED,
+            reason="tokens cannot step up",
+            detail={"route": route},
+        )
+        raise PermissionDenied()
+    verified = actor.mfa_verified_at
+    if verified is None or runtime.clock.now() - verified > runtime.settings.step_up_window:
+        record(
+            session,
+            actor=actor,
+            action=AuditAction.STEP_UP_REQUIRED,
+            outcome=Outcome.DENIED,
+            reason="no second-factor check within the step-up window",
+            detail={"route": route},
+        )
+        raise StepUpRequired()
+    return actor
+
+
+StepUpDep = Annotated[Actor, Depends(require_step_up)]
+
+
+def require_session(permission: Permission) -> Any:
+    """Like require(), for actions only a signed-in person may take (step-up, own password): tokens get 403."""
+    permitted = require(permission)
+
+    def check(request: Request, session: SessionDep, actor: Actor = permitted) -> SignedIn:
+        signed_in = getattr(request.state, "signed_in", None)
+        if actor.method != AuthMethod.SESSION or not isinstance(signed_in, SignedIn):
+            record(
+                session,
+                actor=actor,
+                action=AuditAction.STEP_UP_REQUIRED,
+                outcome=Outcome.DENIED,
+                reason="tokens cannot step up",
+                detail={"route": str(getattr(request.scope.get("route"), "path", ""))},
+            )
+            raise PermissionDenied()
+        return signed_in
+
+    setattr(check, PERMISSION_MARK, str(permission))
+    return Depends(check)
+
+
+def signing_in(reason: str) -> Any:
+    """Route dependency for the sign-in routes a password-only session may use (second factor, enrolment)."""
+
+    def pending_or_complete(request: Request, session: SessionDep) -> SignedIn:
+        return _cookie_session(request, session)
+
+    setattr(pending_or_complete, PERMISSION_MARK, f"signing-in:{reason}")
+    return Depends(pending_or_complete)
+
+
+SignedInDep = Annotated[SignedIn, signing_in("any live session, password-only included")]
 
 
 def public(reason: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -9,7 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["RequestContextMiddleware"]
+__all__ = ["ConcurrencyLimitMiddleware", "RequestContextMiddleware"]
 
 log = logging.getLogger("casevault.access")
 
@@ -115,6 +116,50 @@ async def _reject_too_large(send: Send, request_id: str) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode("ascii")),
                 (b"x-request-id", request_id.encode("ascii")),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class ConcurrencyLimitMiddleware:
+    """Admits at most `limit` requests at once; the rest wait in line, then get 503 after `queue_timeout` s.
+
+    Sync routes run in a 40-thread pool and the unit of work commits in a second pool call. Without a limit,
+    a burst of writers can take every thread while the lock holders wait for one to commit in: a stall until
+    the database pool times out. Keeping `limit` below both the thread pool and the database pool rules it out.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int, queue_timeout: float) -> None:
+        self.app = app
+        self.queue_timeout = queue_timeout
+        self._slots = asyncio.Semaphore(limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            await asyncio.wait_for(self._slots.acquire(), timeout=self.queue_timeout)
+        except TimeoutError:
+            await _reject_busy(send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._slots.release()
+
+
+async def _reject_busy(send: Send) -> None:
+    body = b'{"error":{"code":"busy","message":"server busy, retry shortly"}}'
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode("ascii")),
+                (b"retry-after", b"1"),
             ],
         }
     )

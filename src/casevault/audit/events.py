@@ -58,6 +58,10 @@ class AuditAction(StrEnum):
     PASSWORD_CHANGED = "password.changed"
     STEP_UP_SUCCEEDED = "step_up.succeeded"
     STEP_UP_REQUIRED = "step_up.required"
+    SESSION_ROTATED = "session.rotated"
+    RECOVERY_CODES_ISSUED = "mfa.recovery_codes_issued"
+    MFA_RESET_APPROVED = "mfa.reset_approved"
+    CSRF_REJECTED = "csrf.rejected"
     # access control
     ACCESS_DENIED = "access.denied"
     GRANT_REQUESTED = "grant.requested"
@@ -69,6 +73,7 @@ class AuditAction(StrEnum):
     ALERT_RAISED = "alert.raised"
     # audit, incident, operations
     AUDIT_CHECKPOINTED = "audit.checkpointed"
+    AUDIT_QUERIED = "audit.queried"
     AUDIT_VERIFIED = "audit.verified"
     AUDIT_EXPORTED = "audit.exported"
     INCIDENT_RECORDED = "incident.recorded"

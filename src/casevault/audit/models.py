@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casevault.db.base import Base, UTCDateTime, utcnow
@@ -18,12 +18,18 @@ _BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class AuditEvent(Base):
-    """One audited action. `hash` = SHA-256 over the canonical event and the previous event's hash."""
+    """One audited action. `hash` = SHA-256 over the previous hash and the canonical event (see encoding.py).
+
+    `seq` is assigned under the chain lock when the transaction commits, so it is gap-free; `fields` and `detail`
+    are stored as canonical JSON text, which is exactly what the hash covers.
+    """
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_actor_time", "actor_id", "occurred_at"),)
 
     seq: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    # Version of the canonical encoding the hash was computed with (encoding.ENCODING_VERSION).
+    encoding: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     actor_label: Mapped[str] = mapped_column(String(64))

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casevault.db.base import Base, Sealed, UTCDateTime, enum_column, utcnow
@@ -19,6 +19,7 @@ from casevault.db.base import Base, Sealed, UTCDateTime, enum_column, utcnow
 __all__ = [
     "Case",
     "CaseCounter",
+    "CaseSearchDocument",
     "CaseStatus",
     "Contact",
     "ContactKind",
@@ -205,3 +206,19 @@ class RedactionVault(Base):
     # Which text the tokens came from, e.g. "case.description" or "note:<uuid>".
     source: Mapped[str] = mapped_column(String(64))
     tokens_sealed: Mapped[bytes] = mapped_column(Sealed())
+
+
+class CaseSearchDocument(Base):
+    """The searchable text of one case: only its redacted subject, description, resolution, remarks and notes.
+
+    The full-text index lives beside it and is dialect-specific (created by migration 0003_cases): an FTS5
+    table kept in step by triggers on SQLite, a GIN index over `to_tsvector('simple', body)` on PostgreSQL.
+    The integer id is the FTS5 rowid; SQLite keeps an INTEGER PRIMARY KEY stable across VACUUM.
+    """
+
+    __tablename__ = "case_search_documents"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

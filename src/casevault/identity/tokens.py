@@ -59,7 +59,7 @@ def authenticate_token(session: Session, secret: str, *, now: datetime | None = 
     ).one_or_none()
     if found is None:
         return None
-    token, staff = found.tuple()
+    token, staff = found
     if token.revoked_at is not None or token.expires_at <= current or staff.status != StaffStatus.ACTIVE:
         return None
     token.last_used_at = current

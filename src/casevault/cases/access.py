@@ -1,0 +1,302 @@
+"""The access functions: every protected read of a case, customer, contact, organisation or note goes here.
+
+Each function checks scope, records the read (or the denial, with its reason) in the audit log, and raises
+the same NotFound whether the object is missing or forbidden. The scope rule itself lives in
+`can_read_case` / `visible_cases` only, so policies, grants and break-glass can replace it in one place.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from casevault.access.actor import Actor, AuthMethod
+from casevault.access.decisions import Allowed, Decision, Denied
+from casevault.access.permissions import Permission, role_allows
+from casevault.access.policy import case_decision, load_staff_facts, shared_engine
+from casevault.access.roles import Role
+from casevault.audit.events import AuditAction, Exposure, Outcome
+from casevault.audit.trail import Subject, record
+from casevault.cases.models import Case, Contact, Customer, Note, Organization, QueueMembership, QueueRole
+from casevault.crypto.keyring import Keyring
+from casevault.crypto.models import DataKey
+from casevault.errors import NotFound
+
+__all__ = [
+    "can_read_case",
+    "can_read_customer",
+    "case_for",
+    "contact_for",
+    "contacts_of",
+    "customer_for",
+    "customer_for_update",
+    "customers_by_email",
+    "is_operator",
+    "notes_for",
+    "organization_for",
+    "visible_cases",
+]
+
+_CASE_ROLES = (Role.AGENT, Role.SUPERVISOR)
+_Row = TypeVar("_Row", Case, Customer)
+
+CASE_NUMBER = re.compile(r"CV-\d{4}-\d{6,9}")
+CUSTOMER_REF = re.compile(r"CUST-[0-9A-Z]{4,20}")
+
+
+def _by_reference(
+    session: Session, model: type[_Row], column: InstrumentedAttribute[str], value: str, pattern: re.Pattern[str]
+) -> _Row | None:
+    # A malformed reference cannot exist, so it never reaches the database (NUL bytes would make PostgreSQL fail).
+    if not pattern.fullmatch(value):
+        return None
+    return session.scalars(select(model).where(column == value)).first()
+
+
+def _safe_reference(value: str, pattern: re.Pattern[str]) -> str:
+    # A path segment is client input and could carry an email; only well-formed references reach the log.
+    return value if pattern.fullmatch(value) else "<malformed>"
+
+
+def is_operator(actor: Actor) -> bool:
+    """The platform itself or an operator at the server's shell, who holds the key material anyway."""
+    return actor.method in (AuthMethod.CLI, AuthMethod.SYSTEM)
+
+
+def can_read_case(session: Session, actor: Actor, case: Case) -> Decision:
+    """The one case-scope decision, made by the Cedar policies (`visible_cases` is its SQL twin; a test
+    checks they agree): assignee, queue triage, queue supervisor; suspended staff and non-case roles denied."""
+    if is_operator(actor):
+        return Allowed(via="operator")
+    return case_decision(shared_engine(), load_staff_facts(session, actor), case)
+
+
+def visible_cases(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause selecting exactly the cases `can_read_case` allows for `actor`."""
+    if is_operator(actor):
+        return true()
+    if actor.staff_id is None or actor.role not in _CASE_ROLES:
+        return false()
+    member_of = select(QueueMembership.queue_id).where(QueueMembership.staff_id == actor.staff_id)
+    clause = or_(
+        Case.assignee_id == actor.staff_id,
+        and_(Case.assignee_id.is_(None), Case.queue_id.in_(member_of)),
+    )
+    if actor.role == Role.SUPERVISOR:
+        supervised = member_of.where(QueueMembership.role == QueueRole.SUPERVISOR)
+        clause = or_(clause, Case.queue_id.in_(supervised))
+    return clause
+
+
+def can_read_customer(session: Session, actor: Actor, customer_id: uuid.UUID) -> Decision:
+    """Customer and contact data is reachable only through a case the actor may read."""
+    if is_operator(actor):
+        return Allowed(via="operator")
+    reachable = session.scalar(select(exists().where(Case.customer_id == customer_id, visible_cases(actor))))
+    return Allowed(via="readable-case") if reachable else Denied(reason="no readable case of this customer")
+
+
+def case_for(
+    session: Session,
+    actor: Actor,
+    number: str,
+    *,
+    action: AuditAction = AuditAction.CASE_VIEWED,
+    record_read: bool = True,
+) -> Case:
+    """The case `number` if the actor may read it, else NotFound (audited either way).
+
+    Write routes pass their own `action` and `record_read=False`: the write's audit row covers the access.
+    """
+    case = _by_reference(session, Case, Case.number, number, CASE_NUMBER)
+    decision: Decision = Denied(reason="no such case") if case is None else can_read_case(session, actor, case)
+    if case is None or isinstance(decision, Denied):
+        _deny(session, actor, action, "case", _safe_reference(number, CASE_NUMBER), decision)
+        raise NotFound()
+    if record_read:
+        record(
+            session,
+            actor=actor,
+            action=action,
+            target_type="case",
+            target_id=case.number,
+            subjects=[Subject(case.customer_id, case.id, Exposure.OPENED)],
+            detail={"via": decision.via},
+        )
+    return case
+
+
+def customer_for(session: Session, actor: Actor, reference: str) -> Customer:
+    """The customer `reference` if one of its cases is readable by the actor, else NotFound (audited)."""
+    customer = _by_reference(session, Customer, Customer.reference, reference, CUSTOMER_REF)
+    decision: Decision = (
+        Denied(reason="no such customer") if customer is None else can_read_customer(session, actor, customer.id)
+    )
+    if customer is None or isinstance(decision, Denied):
+        _deny(
+            session, actor, AuditAction.CUSTOMER_VIEWED, "customer", _safe_reference(reference, CUSTOMER_REF), decision
+        )
+        raise NotFound()
+    record(
+        session,
+        actor=actor,
+        action=AuditAction.CUSTOMER_VIEWED,
+        target_type="customer",
+        target_id=customer.reference,
+        subjects=[Subject(customer.id, None, Exposure.OPENED)],
+        fields=["name", "email", "phone", "contacts"],
+        detail={"via": decision.via},
+    )
+    return customer
+
+
+def customer_for_update(
+    session: Session,
+    actor: Actor,
+    reference: str,
+    *,
+    action: AuditAction,
+    permission: Permission = Permission.CUSTOMER_MANAGE,
+) -> Customer:
+    """The customer to write to (add a contact, file a case); shows nothing, so it records no read.
+
+    The write's own audit row records the change; a denial is recorded here with its reason.
+    """
+    customer = _by_reference(session, Customer, Customer.reference, reference, CUSTOMER_REF)
+    allowed = is_operator(actor) or role_allows(actor.role, permission)
+    if customer is None or not allowed:
+        reason = "no such customer" if customer is None else f"role lacks {permission}"
+        _deny(session, actor, action, "customer", _safe_reference(reference, CUSTOMER_REF), Denied(reason=reason))
+        raise NotFound()
+    return customer
+
+
+def contact_for(session: Session, actor: Actor, contact_id: uuid.UUID) -> Contact:
+    """A contact, reachable only through a readable case of its customer; NotFound otherwise (audited)."""
+    contact = session.get(Contact, contact_id)
+    decision: Decision = (
+        Denied(reason="no such contact") if contact is None else can_read_customer(session, actor, contact.customer_id)
+    )
+    if contact is None or isinstance(decision, Denied):
+        _deny(session, actor, AuditAction.CONTACT_VIEWED, "contact", str(contact_id), decision)
+        raise NotFound()
+    record(
+        session,
+        actor=actor,
+        action=AuditAction.CONTACT_VIEWED,
+        target_type="contact",
+        target_id=str(contact.id),
+        subjects=[Subject(contact.customer_id, None, Exposure.OPENED)],
+        fields=["name", "email", "phone"],
+        detail={"via": decision.via},
+    )
+    return contact
+
+
+def organization_for(session: Session, actor: Actor, organization_id: uuid.UUID) -> Organization:
+    """An organisation, for those who manage them or who can read a case of one of its customers."""
+    organization = session.get(Organization, organization_id)
+    decision: Decision
+    if organization is None:
+        decision = Denied(reason="no such organization")
+    elif is_operator(actor) or role_allows(actor.role, Permission.ORGANIZATION_MANAGE):
+        decision = Allowed(via="organization-manager")
+    else:
+        reachable = session.scalar(
+            select(
+                exists().where(
+                    Case.customer_id == Customer.id,
+                    Customer.organization_id == organization_id,
+                    visible_cases(actor),
+                )
+            )
+        )
+        decision = Allowed(via="readable-case") if reachable else Denied(reason="no readable case of this org")
+    if organization is None or isinstance(decision, Denied):
+        _deny(session, actor, AuditAction.ORGANIZATION_VIEWED, "organization", str(organization_id), decision)
+        raise NotFound()
+    record(
+        session,
+        actor=actor,
+        action=AuditAction.ORGANIZATION_VIEWED,
+        target_type="organization",
+        target_id=str(organization.id),
+        detail={"via": decision.via},
+    )
+    return organization
+
+
+def contacts_of(session: Session, customer: Customer) -> Sequence[Contact]:
+    """The contacts of a customer obtained through `customer_for` (whose audit row lists "contacts")."""
+    return session.scalars(
+        select(Contact).where(Contact.customer_id == customer.id).order_by(Contact.created_at, Contact.id)
+    ).all()
+
+
+def notes_for(session: Session, actor: Actor, case: Case) -> Sequence[Note]:
+    """The notes of a case already obtained through `case_for`; records that their bodies were shown."""
+    notes = session.scalars(select(Note).where(Note.case_id == case.id).order_by(Note.created_at, Note.id)).all()
+    record(
+        session,
+        actor=actor,
+        action=AuditAction.NOTE_VIEWED,
+        target_type="case",
+        target_id=case.number,
+        subjects=[Subject(case.customer_id, case.id, Exposure.OPENED)],
+        fields=["body"],
+        detail={"notes": [str(note.id) for note in notes]},
+    )
+    return notes
+
+
+def customers_by_email(session: Session, keyring: Keyring, actor: Actor, email: str) -> Sequence[Customer]:
+    """Customers whose email matches exactly (blind index), who have a case the actor may read, and not erased."""
+    index = keyring.email_index(email)
+    customers = session.scalars(
+        select(Customer)
+        .where(
+            Customer.email_index == index,
+            exists().where(Case.customer_id == Customer.id, visible_cases(actor)),
+            # The blind index outlives crypto-shredding (its key is the provider's): an erased customer
+            # must not be confirmable by email.
+            exists().where(DataKey.owner_id == Customer.id),
+        )
+        .order_by(Customer.reference)
+        .limit(50)
+    ).all()
+    record(
+        session,
+        actor=actor,
+        action=AuditAction.CUSTOMER_LOOKED_UP,
+        target_type="customer",
+        subjects=[Subject(customer.id, None, Exposure.LISTED) for customer in customers],
+        fields=["email"],
+        # Neither the address nor its index: the count and the returned references only.
+        detail={"matches": [customer.reference for customer in customers]},
+    )
+    return customers
+
+
+def _deny(
+    session: Session,
+    actor: Actor,
+    action: AuditAction,
+    target_type: str,
+    target_id: str,
+    decision: Decision,
+) -> None:
+    reason = decision.reason if isinstance(decision, Denied) else "denied"
+    record(
+        session,
+        actor=actor,
+        action=action,
+        outcome=Outcome.DENIED,
+        target_type=target_type,
+        target_id=target_id,
+        reason=reason,
+    )

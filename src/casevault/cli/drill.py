@@ -1,0 +1,136 @@
+"""`casevault drill …`: run a breach drill against this deployment (exposed-store; stolen-session joins later)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from casevault.audit.events import AuditAction
+from casevault.audit.trail import record
+from casevault.cli.common import (
+    DatabaseUrlOption,
+    DataDirOption,
+    console,
+    err_console,
+    fail,
+    load_settings,
+    open_database,
+    open_keyring,
+)
+from casevault.cli.staff import cli_actor
+from casevault.drills import DrillError, ExposedStoreReport, run_exposed_store_drill
+
+__all__ = ["drill_app", "register"]
+
+drill_app = typer.Typer(help="Breach drills: see what an attacker would get, on your own deployment.")
+
+_FINDINGS_SHOWN = 20
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+@drill_app.command("exposed-store")
+def exposed_store(
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    values_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--values-file",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Search for these values (one per line, or kind<TAB>value) instead of decrypting the store's own.",
+        ),
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table for people, json for CI.")] = (
+        OutputFormat.TABLE
+    ),
+) -> None:
+    """Search every byte an exposed deployment would give away for the PII it holds; exit 1 if any is found.
+
+    Bytes: the database (SQLite file with WAL/SHM, or a pg_dump kept in memory), logs, backups: all but the keys.
+
+    Values: decrypted with the operator's key, or read from --values-file. The report never shows a value.
+    """
+    settings = load_settings(data_dir, database_url)
+    if not settings.data_dir.is_dir():
+        fail(f"data directory {settings.data_dir} does not exist", code=2)
+    keyring = None if values_file is not None else open_keyring(settings)
+    try:
+        if keyring is not None:
+            # Refuse an unmigrated or unreachable database with the usual one-line error.
+            with open_database(settings):
+                pass
+        status = err_console.status("collecting the exposed bytes and searching them…")
+        with status:
+            report = run_exposed_store_drill(settings, keyring=keyring, values_file=values_file)
+    except DrillError as exc:
+        fail(str(exc))
+    if keyring is not None:
+        # The operator just decrypted every value: that is worth an audit line (counts only).
+        with open_database(settings) as db, db.unit_of_work() as session:
+            record(
+                session,
+                actor=cli_actor(),
+                action=AuditAction.DRILL_RUN,
+                target_type="drill",
+                target_id="exposed-store",
+                detail={"values_searched": report.values_searched, "findings": report.findings_total},
+            )
+    if output is OutputFormat.JSON:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_table(report)
+    if not report.clean:
+        raise typer.Exit(1)
+
+
+def _print_table(report: ExposedStoreReport) -> None:
+    summary = Table(title="exposed-store drill", show_header=False)
+    summary.add_column("what")
+    summary.add_column("value")
+    summary.add_row("data directory", report.data_dir)
+    summary.add_row("bytes an attacker gets", f"{report.bytes_scanned:,} in {len(report.sources)} blob(s)")
+    summary.add_row("left out (key material)", ", ".join(report.excluded))
+    summary.add_row("values learned", f"{report.values_total:,} ({report.value_source})")
+    summary.add_row("values searched", f"{report.values_searched:,}")
+    summary.add_row("skipped (shorter than 5)", f"{report.values_skipped_short:,}")
+    summary.add_row("skipped (organisation/staff names)", f"{report.values_skipped_clear:,}")
+    if report.values_unreadable:
+        summary.add_row("[yellow]sealed values that did not open[/]", f"{report.values_unreadable:,}")
+    verdict = "[green]0[/]" if report.clean else f"[bold red]{report.values_found:,}[/]"
+    summary.add_row("values found in plain text", verdict)
+    summary.add_row("time", f"{report.seconds:.2f} s")
+    console.print(summary)
+
+    if report.clean:
+        console.print("[green]No PII value appears in plain text in the exposed bytes.[/]")
+        return
+    by_place = Counter((finding.source, finding.kind) for finding in report.findings)
+    places = Table(title=f"{report.findings_total:,} occurrence(s) of {report.values_found:,} value(s)")
+    for column in ("file", "kind", "occurrences"):
+        places.add_column(column)
+    for (source, kind), count in by_place.most_common():
+        places.add_row(source, kind, str(count))
+    console.print(places)
+    detail = Table(title=f"first {min(_FINDINGS_SHOWN, len(report.findings))} occurrence(s)")
+    for column in ("file", "offset", "kind", "encoding"):
+        detail.add_column(column)
+    for finding in report.findings[:_FINDINGS_SHOWN]:
+        detail.add_row(finding.source, str(finding.offset), finding.kind, finding.encoding)
+    console.print(detail)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `drill` group to the root app."""
+    app.add_typer(drill_app, name="drill")

@@ -1,0 +1,6 @@
+"""Misuse detection: alerts for the security team (rules and baselines come in wave 2)."""
+
+from casevault.detection.models import Alert, AlertKind, AlertStatus, Severity
+from casevault.detection.services import raise_alert
+
+__all__ = ["Alert", "AlertKind", "AlertStatus", "Severity", "raise_alert"]

@@ -1,0 +1,111 @@
+"""STREET_ADDRESS for US, UK, German and French layouts, whole: street, number, city and postcode."""
+
+from __future__ import annotations
+
+import re2
+
+from casevault.redaction.recognizers.base import Doc, Found, char_after, char_before
+
+__all__ = ["AddressRecognizer"]
+
+# USPS street suffixes (the list Faker's en_US provider also uses) plus common abbreviations and UK forms.
+_EN_SUFFIXES = """Alley Avenue Branch Bridge Brook Brooks Burg Burgs Bypass Camp Canyon Cape Causeway Center Centers
+Circle Circles Cliff Cliffs Club Common Corner Corners Course Court Courts Cove Coves Creek Crescent
+Crest Crossing Crossroad Curve Dale Dam Divide Drive Drives Estate Estates Expressway Extension
+Extensions Fall Falls Ferry Field Fields Flat Flats Ford Fords Forest Forge Forges Fork Forks Fort
+Freeway Garden Gardens Gateway Glen Glens Green Greens Grove Groves Harbor Harbors Haven Heights
+Highway Hill Hills Hollow Inlet Island Islands Isle Junction Junctions Key Keys Knoll Knolls Lake
+Lakes Land Landing Lane Light Lights Loaf Lock Locks Lodge Loop Mall Manor Manors Meadow Meadows
+Mews Mill Mills Mission Motorway Mount Mountain Mountains Neck Orchard Oval Overpass Park Parks
+Parkway Parkways Pass Passage Path Pike Pine Pines Place Plain Plains Plaza Point Points Port Ports
+Prairie Radial Ramp Ranch Rapid Rapids Rest Ridge Ridges River Road Roads Route Row Rue Run Shoal
+Shoals Shore Shores Skyway Spring Springs Spur Spurs Square Squares Station Stravenue Stream Street
+Streets Summit Terrace Throughway Trace Track Trafficway Trail Tunnel Turnpike Underpass Union
+Unions Valley Valleys Via Viaduct View Views Village Villages Ville Vista Walk Walks Wall Way Ways
+Well Wells Close Rise Parade Wharf Yard Hill Embankment Broadway Boulevard
+St Ave Av Rd Blvd Ln Dr Ct Pl Ter Terr Cir Pkwy Hwy Sq Trl Cres Cl Gdns Gr Pk Sta Xing Ctr Ext Expy Fwy
+Hts Jct Ldg Mnr Mtn Pt Rdg Rte Spg Tpke Vly Vw Vlg"""
+_EN_SUFFIX_ALT = "|".join(sorted(set(_EN_SUFFIXES.split()), key=len, reverse=True))
+_CAP = r"\p{Lu}[\p{L}\p{M}'’.\-]*"
+_SEP = r"[ \t]*(?:,[ \t]*\n?|\n)[ \t]*"
+_SECONDARY = r"(?:(?:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|Room|Rm|Bldg|Building|#)\.?[ \t]*#?[0-9A-Za-z\-]{1,6})"
+_US_LOCALITY = rf"(?:{_SEP}(?:{_CAP}[ \t]+)*{_CAP},?[ \t]+[A-Z]{{2}}\b(?:[ \t]+[0-9]{{5}}(?:-[0-9]{{4}})?\b)?)"
+_UK_POSTCODE = r"[A-Z]{1,2}[0-9][A-Z0-9]?[ \t]?[0-9][A-Z]{2}"
+_UK_LOCALITY = rf"(?:(?:{_SEP}(?:{_CAP}[ \t]+)*{_CAP})*(?:{_SEP}|[ \t]+){_UK_POSTCODE})"
+_EN_STREET = (
+    rf"(?:[NSEW]\.?[ \t]+|(?:North|South|East|West)[ \t]+)?(?:{_CAP}[ \t]+|[0-9]{{1,3}}(?:st|nd|rd|th)[ \t]+)+"
+    rf"(?:{_EN_SUFFIX_ALT})\b\.?(?:[ \t]+(?:NW|NE|SW|SE|N|S|E|W)\b\.?)?"
+)
+_EN = (
+    rf"(?:(?:{_SECONDARY}|(?:Studio|Flat|Apartment)[ \t]+[0-9]+[A-Za-z]?),?(?:[ \t]*\n[ \t]*|[ \t]+))?"
+    rf"(?:[0-9]{{1,6}}[A-Za-z]?(?:-[0-9]{{1,4}})?,?[ \t]+{_EN_STREET}"
+    rf"|(?:Studio|Flat|Apartment)[ \t]+[0-9]+[A-Za-z]?{_SEP}{_EN_STREET})"
+    rf"(?:,?[ \t]+{_SECONDARY})?"
+    rf"(?:{_US_LOCALITY}|{_UK_LOCALITY})?"
+)
+_MILITARY = (
+    r"(?:(?:PSC|Unit)[ \t]+[0-9]{4},?[ \t]+Box[ \t]+[0-9]{4}|(?:USNS|USNV|USS|USCGC)[ \t]+\p{Lu}\p{L}+)"
+    r"[ \t]*,?[ \t]*\n?[ \t]*(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+[0-9]{5}"
+)
+_DE_SUFFIX = (
+    r"(?i:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer|chaussee|markt|steig|pfad|graben|promenade)"
+)
+_DE = (
+    rf"(?:\p{{Lu}}[\p{{L}}.\-]*{_DE_SUFFIX}"
+    r"|(?:\p{Lu}[\p{L}\-]*[ \t]+)+(?:Straße|Strasse|Str\.|Weg|Gasse|Allee|Platz|Ring|Damm|Ufer))"
+    r"[ \t]+[0-9]{1,4}[a-zA-Z]?(?:[ \t]?[\-/][ \t]?[0-9]{1,4}[a-zA-Z]?)?"
+    rf"(?:{_SEP}(?:D-)?[0-9]{{5}}[ \t]+\p{{Lu}}[\p{{L}}\-]*"
+    r"(?:[ \t]+(?:(?:am|an|im|in|ob|bei|vor|der)[ \t]+)?\p{Lu}[\p{L}\-]*)*)?"
+)
+_FR_TYPES = (
+    r"(?i:rue|avenue|av\.|boulevard|bd|chemin|allée|allee|impasse|place|quai|route|cours|passage|square|voie"
+    r"|faubourg|chaussée|sentier|résidence|cité)"
+)
+_FR_WORDS = r"(?:[ \t]+(?:de|du|des|la|le|les|l'|d'|en|sur|aux|au|à|\p{Lu}[\p{L}'’\-]*))+"
+_FR_LOCALITY = (
+    r"(?:[ \t]*(?:,[ \t]*\n?|\n)[ \t]*[0-9]{5}[ \t]+\p{Lu}[\p{L}'’\-]*(?:[ \t]+\p{Lu}[\p{L}'’\-]*)*"
+    r"(?:[ \t]+CEDEX(?:[ \t]+[0-9]{1,2})?)?)"
+)
+_FR = (
+    # The house number may be missing, but then the postcode line must follow.
+    rf"(?:[0-9]{{1,4}}(?:[ \t]?(?:bis|ter))?,?[ \t]+{_FR_TYPES}"
+    rf"{_FR_WORDS}"
+    rf"{_FR_LOCALITY}?|\b{_FR_TYPES}{_FR_WORDS}{_FR_LOCALITY})"
+)
+
+
+def _compile(pattern: str) -> re2._Regexp:
+    options = re2.Options()
+    # Unicode letter classes make big automata; give the DFA room so RE2 does not fall back to the slower NFA.
+    options.max_mem = 64 << 20
+    options.log_errors = False
+    return re2.compile(pattern, options)
+
+
+_PATTERNS = tuple(_compile(pattern) for pattern in (_MILITARY, _EN, _DE, _FR))
+
+
+class AddressRecognizer:
+    """Street addresses anchored on a house number and a street type, extended over city and postcode."""
+
+    name = "address"
+    entities = frozenset({"STREET_ADDRESS"})
+
+    def find(self, doc: Doc) -> list[Found]:
+        found: list[Found] = []
+        for pattern in _PATTERNS:
+            self._scan(pattern, doc, found)
+        return found
+
+    def _scan(self, pattern: re2._Regexp, doc: Doc, found: list[Found]) -> None:
+        text = doc.text
+        for start, end in doc.spans(pattern):
+            if char_before(text, start).isalnum():
+                continue
+            while end > start and text[end - 1] in " \t\n,":
+                end -= 1
+            if char_after(text, end).isalnum() and text[end - 1].isalnum():
+                continue
+            value = text[start:end]
+            has_locality = "\n" in value or "," in value or any(char.isdigit() for char in value[-5:])
+            found.append((start, end, "STREET_ADDRESS", 0.9 if has_locality else 0.7, self.name))

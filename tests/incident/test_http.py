@@ -1,0 +1,144 @@
+"""The security-officer API under /api/v1/incidents, over the real ASGI app (router mounted by the test)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from incident_world import World
+from sqlalchemy import select
+
+from casevault.app import API_PREFIX, create_app
+from casevault.audit import AuditEvent
+from casevault.config import Settings
+from casevault.crypto import LocalKeyFile
+from casevault.db import Database
+from casevault.db.base import utcnow
+from casevault.identity.models import Staff, StaffStatus
+from casevault.identity.sessions import ClientBinding, SessionTimeouts, create_session, csrf_token_for
+from casevault.identity.tokens import issue_token
+
+
+@pytest.fixture
+def client(settings: Settings, db: Database, key_provider: LocalKeyFile) -> Iterator[TestClient]:
+    app = create_app(settings, database=db, key_provider=key_provider)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _token(db: Database, username: str, scopes: list[str]) -> dict[str, str]:
+    with db.unit_of_work() as session:
+        staff = session.scalars(select(Staff).where(Staff.username == username)).one()
+        _row, secret = issue_token(session, staff, name="t", scopes=scopes, ttl=timedelta(days=1))
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def _signed_in(db: Database, client: TestClient, *, stepped_up: bool) -> dict[str, str]:
+    """A real cookie session for the security officer, MFA complete, optionally stepped up just now."""
+    now = utcnow()
+    with db.unit_of_work() as session:
+        staff = session.scalars(select(Staff).where(Staff.username == "sofia")).one()
+        row, secret = create_session(
+            session,
+            staff,
+            binding=ClientBinding(ip_prefix=None, user_agent="testclient"),
+            now=now,
+            timeouts=SessionTimeouts(idle=timedelta(minutes=15), absolute=timedelta(hours=8)),
+        )
+        row.mfa_method, row.mfa_completed_at = "totp", now
+        row.stepped_up_at = now if stepped_up else None
+    client.cookies.set("casevault_session", secret)
+    return {"x-csrf-token": csrf_token_for(secret)}
+
+
+def test_blast_radius_for_a_security_officer(world: World, db: Database, client: TestClient) -> None:
+    headers = _token(db, "sofia", ["incident:manage"])
+    response = client.post(
+        f"{API_PREFIX}/incidents/blast-radius", json={"actor": "mallory", "model": "screen"}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["customers_affected"] == 6
+    assert body["customers_revealed"] == 2
+    assert body["chain"]["ok"] is True
+    assert [row["key"] for row in body["by_exposure"]] == ["revealed", "opened", "listed"]
+    first = body["customers"][0]
+    assert first["revealed"] is True
+    assert "example" not in response.text  # no contact details in a report
+
+
+BAD_INPUT = [
+    ({"actor": "nobody"}, 404, "unknown staff account"),
+    ({"actor": "mallory", "sessions": ["session:ffffffffffffffff"]}, 404, "unknown session for this account"),
+    ({"actor": "mallory", "model": "session"}, 422, "the session model needs at least one session"),
+    ({"actor": "mallory", "since": "2026-01-01T00:00:00"}, 422, "since must include a time zone"),
+    ({"actor": "mallory", "model": "galaxy"}, 422, "validation failed"),
+]
+
+
+def test_bad_input(world: World, db: Database, client: TestClient) -> None:
+    headers = _token(db, "sofia", ["incident:manage"])
+    for payload, status, message in BAD_INPUT:
+        response = client.post(f"{API_PREFIX}/incidents/blast-radius", json=payload, headers=headers)
+        assert response.status_code == status, payload
+        assert response.json()["error"]["message"] == message, payload
+    unknown = client.get(f"{API_PREFIX}/incidents/7d1f3a52-8a3c-4a57-9d0e-2c7e0f0a9b11", headers=headers)
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["message"] == "unknown incident"
+    # Agents cannot run it.
+    agent = _token(db, "bob", ["case:read"])
+    assert (
+        client.post(f"{API_PREFIX}/incidents/blast-radius", json={"actor": "mallory"}, headers=agent).status_code == 403
+    )
+
+
+def test_record_show_verify_contain_and_export(world: World, db: Database, client: TestClient) -> None:
+    token = _token(db, "sofia", ["incident:manage"])
+    created = client.post(
+        f"{API_PREFIX}/incidents", json={"actor": "mallory", "reason": "customer phishing reports"}, headers=token
+    )
+    assert created.status_code == 201, created.text
+    incident = created.json()
+    assert (incident["account"], incident["model"], incident["customers_affected"]) == ("mallory", "account", 4)
+    shown = client.get(f"{API_PREFIX}/incidents/{incident['id']}", headers=token)
+    assert shown.json()["report_digest"] == incident["report_digest"]
+    verified = client.post(f"{API_PREFIX}/incidents/{incident['id']}/verify", headers=token)
+    assert verified.json()["ok"] is True
+
+    # Tokens cannot export contacts; neither can a session without a fresh second factor.
+    export_url = f"{API_PREFIX}/incidents/{incident['id']}/notifications"
+    assert client.post(export_url, json={"format": "csv"}, headers=token).status_code == 403
+    csrf = _signed_in(db, client, stepped_up=False)
+    stale = client.post(export_url, json={"format": "csv"}, headers=csrf)
+    assert stale.status_code == 401
+    assert stale.json()["error"]["code"] == "step_up_required"
+    csrf = _signed_in(db, client, stepped_up=True)
+    export = client.post(export_url, json={"format": "csv"}, headers=csrf)
+    assert export.status_code == 200, export.text
+    assert export.headers["cache-control"] == "no-store"
+    assert export.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert {row["customer_reference"] for row in rows} == {world.references[k] for k in ("c1", "c2", "c3", "c6")}
+    assert {row["contact_email"] for row in rows} == {
+        "ada.c1@example.com",
+        "ben.c2@example.org",
+        "cai.c3@example.net",
+        "fay.c6@example.com",
+    }
+    client.cookies.clear()
+
+    contained = client.post(
+        f"{API_PREFIX}/incidents/contain", json={"actor": "mallory", "reason": "stolen session"}, headers=token
+    )
+    assert contained.status_code == 201, contained.text
+    assert contained.json()["tokens_revoked"] == 1
+    with db.unit_of_work() as session:
+        mallory = session.get(Staff, world.mallory)
+        assert mallory is not None
+        assert mallory.status is StaffStatus.SUSPENDED
+        actions = set(session.scalars(select(AuditEvent.action)))
+    assert {"incident.recorded", "export.created", "staff.suspended", "mfa.reset"} <= actions
