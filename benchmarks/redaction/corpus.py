@@ -7,6 +7,7 @@ Each line: {"id": ..., "locale": ..., "text": ..., "spans": [[start, end, "ENTIT
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import ipaddress
 import json
@@ -159,9 +160,15 @@ class Generator:
             index += size
         return separator.join(out) if separator else digits
 
+    def _seeded(self, locale: str) -> Faker:
+        # A fresh Faker draws from Faker's shared, OS-seeded random: seed it from ours to stay deterministic.
+        fake = Faker(locale)
+        fake.seed_instance(self.rng.randrange(2**32))
+        return fake
+
     def iban(self) -> str:
         country = self.rng.choice(["de_DE", "fr_FR", "en_GB", "nl_NL", "es_ES", "it_IT"])
-        value = Faker(country).iban()
+        value = self._seeded(country).iban()
         if self.rng.random() < 0.5:
             value = " ".join(value[index : index + 4] for index in range(0, len(value), 4))
         return value
@@ -225,7 +232,7 @@ class Generator:
 
     def address(self) -> str:
         locale = self.rng.choice(["en_US", "en_GB", "de_DE", "fr_FR"])
-        value = Faker(locale).address() if locale != self.locale else self.fake.address()
+        value = self._seeded(locale).address() if locale != self.locale else self.fake.address()
         return value if self.rng.random() < 0.5 else value.replace("\n", ", ")
 
     def city(self) -> str:
@@ -249,7 +256,8 @@ class Generator:
             lambda: f"€{rng.randint(10, 999)},{rng.randint(10, 99)}",
             lambda: f"case CV-2026-{rng.randint(0, 999999):06d}",
             lambda: f"invoice INV-{rng.randint(100000, 999999)}",
-            lambda: f"{fake.date()}",
+            # Bounded, so the corpus does not change with today's date.
+            lambda: f"{fake.date_between_dates(datetime.date(2015, 1, 1), datetime.date(2026, 1, 1))}",
             lambda: f"at {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}",
             lambda: f"tracking 1Z{''.join(rng.choices(string.ascii_uppercase + string.digits, k=16))}",
             lambda: f"serial SN{rng.randint(10**9, 10**10)}",

@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
+from casevault.access import api as access_api
+from casevault.access.budgets import enable_read_budgets
 from casevault.access.policy import PolicyError, shared_engine
 from casevault.api.deps import Runtime, declared_permission, public
 from casevault.api.errors import install_error_handlers
@@ -22,6 +24,7 @@ from casevault.db.migrate import require_current_schema
 from casevault.db.session import Database
 from casevault.identity import api as identity_api
 from casevault.incident import api as incident_api
+from casevault.web import console as web_console
 
 __all__ = ["API_PREFIX", "StartupError", "create_app"]
 
@@ -44,6 +47,8 @@ def create_app(
     require_current_schema(db)
     # Sign the chain head every N events, so truncating the trail past a checkpoint is detectable.
     enable_auto_checkpoints(db, Ed25519Signer.from_provider(provider), every=settings.audit_checkpoint_every)
+    # Reads are charged against the configured per-role budgets (the inline containment of a stolen session).
+    enable_read_budgets(db, settings)
     try:
         # Parse and validate the Cedar policies now: an invalid policy must stop start-up, not a request.
         shared_engine()
@@ -65,8 +70,9 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (identity_api, cases_api, audit_api, incident_api):
+    for module in (identity_api, cases_api, audit_api, incident_api, access_api):
         app.include_router(module.router, prefix=API_PREFIX)
+    web_console.install(app)
 
     _refuse_undeclared_routes(app)
     app.add_middleware(

@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     mfa_issuer: str = "casevault"
     # Audit: sign a checkpoint of the chain head whenever a commit carries it past a multiple of this (0 = never).
     audit_checkpoint_every: int = Field(default=1000, ge=0)
+    # Least privilege (access): how long an approved just-in-time grant and a break-glass session last, and an
+    # optional webhook told at once when someone breaks the glass (POST, no redirects, failures only logged).
+    grant_ttl: timedelta = timedelta(hours=1)
+    break_glass_ttl: timedelta = timedelta(minutes=30)
+    break_glass_webhook_url: SecretStr | None = None
+    break_glass_webhook_timeout: float = Field(default=3.0, gt=0, le=30)
     # Read budgets (access/budgets.py): distinct customers per staff member per hour and day, by role; a role
     # with no entry gets the agent's limits. See docs/adr/0580-read-budgets-count-distinct-customers.md.
     read_budgets: dict[str, ReadBudgetLimits] = Field(

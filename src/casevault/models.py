@@ -1,5 +1,6 @@
 """Imports every table module so Base.metadata is complete (for migrations and schema checks)."""
 
+from casevault.access.models import AccessGrant, BreakGlassSession
 from casevault.audit.models import AuditCheckpoint, AuditEvent, AuditSubject
 from casevault.cases.models import (
     Case,
@@ -28,11 +29,13 @@ from casevault.identity.models import (
 from casevault.incident.models import Incident
 
 __all__ = [
+    "AccessGrant",
     "Alert",
     "ApiToken",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditSubject",
+    "BreakGlassSession",
     "Case",
     "CaseCounter",
     "CaseSearchDocument",

@@ -101,13 +101,6 @@ def test_structured_pii_never_appears_in_plain_text(seeded_dir: Path) -> None:
     assert {source.name for source in report.sources} >= {"casevault.db"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="redactor misses (reported to the lead): street-first addresses such as 'Västra Hamngatan 48, "
-    "111 52 Stockholm' (a street name is tokenized as PERSON in one text and left in clear in another); on the "
-    "full demo also 'local @domain cc' emails with a country-code TLD and names after 'Please add' outside the "
-    "lexicon. Remove this mark when it passes.",
-)
 def test_seeded_store_has_no_plaintext_pii(seeded_dir: Path) -> None:
     report = _drill(seeded_dir)
 

@@ -106,3 +106,14 @@ def test_bulk_withholds_only_the_failing_field(tmp_path: Path, monkeypatch: pyte
     assert written[0]["body"].startswith("Hi <PERSON>, mail <EMAIL_ADDRESS>")
     assert written[1] == {"id": 2, "body": bulk_runner.WITHHELD}
     assert stats["withheld"] == 1
+
+
+def test_span_chunks_cover_every_match_across_chunk_boundaries() -> None:
+    from casevault.redaction.recognizers.names import _RUN
+
+    for text in ("Anna, " * 9000, "Åsa, " * 9000):  # ASCII and non-ASCII paths, both over 2 x 4,096 runs
+        doc = Doc(text)
+        chunks = list(doc.span_chunks(_RUN))
+        assert len(chunks) == 3
+        assert [span for chunk in chunks for span in chunk] == list(doc.spans(_RUN))
+        assert sum(len(chunk) for chunk in chunks) == 9000

@@ -22,6 +22,14 @@ POSITIVE = [
     ("<a href='mailto:ann@contoso.co.uk'>", "EMAIL_ADDRESS", "ann@contoso.co.uk"),
     ("email me at bob at gmail.com", "EMAIL_ADDRESS", "bob at gmail.com"),
     ("spaced user @ example . com ok", "EMAIL_ADDRESS", "user @ example . com"),
+    # country-code domains written with spaces (the 2019 leak's form, seen in the exposed-store drill)
+    ("write x @nimbuslabs co za today", "EMAIL_ADDRESS", "x @nimbuslabs co za"),
+    ("mail kavya_reddy @silverlineenergy in please", "EMAIL_ADDRESS", "kavya_reddy @silverlineenergy in"),
+    ("mail thabo.n @acme co za.", "EMAIL_ADDRESS", "thabo.n @acme co za"),
+    ("use j.smith @contoso co uk now", "EMAIL_ADDRESS", "j.smith @contoso co uk"),
+    ("reach me at jan.k @firma pl or call", "EMAIL_ADDRESS", "jan.k @firma pl"),
+    ("mail refunds.desk@northwind-mail.com as soon as you can", "EMAIL_ADDRESS", "refunds.desk@northwind-mail.com"),
+    ("mail ops@acme.co in the morning", "EMAIL_ADDRESS", "ops@acme.co"),
     # PHONE_NUMBER
     ("call +1 415-555-0132 ext. 12 now", "PHONE_NUMBER", "+1 415-555-0132 ext. 12"),
     ("call (415) 555.0132 please", "PHONE_NUMBER", "(415) 555.0132"),
@@ -97,6 +105,10 @@ POSITIVE = [
     ("shipped from Berlin yesterday", "LOCATION", "Berlin"),
     ("customer based in Germany", "LOCATION", "Germany"),
     ("we moved to New York last year", "LOCATION", "New York"),
+    # names outside the lexicon, recognised by what stands around them
+    ("Please add Róisín Walsh (r.walsh@example.ie) as billing contact", "PERSON", "Róisín Walsh"),
+    ("Please add Thabo Dlamini to the account", "PERSON", "Thabo Dlamini"),
+    ("Contact Pieter van der Merwe today", "PERSON", "Pieter van der Merwe"),
     # STREET_ADDRESS
     (
         "Ship to 1600 Pennsylvania Ave NW, Washington, DC 20500 please",
@@ -113,6 +125,19 @@ POSITIVE = [
     ("Lieferung: Musterstraße 12, 10115 Berlin bitte", "STREET_ADDRESS", "Musterstraße 12, 10115 Berlin"),
     ("an Alte Gasse 3-5\n60311 Frankfurt am Main", "STREET_ADDRESS", "Alte Gasse 3-5\n60311 Frankfurt am Main"),
     ("chez 12 rue de la Paix, 75002 Paris merci", "STREET_ADDRESS", "12 rue de la Paix, 75002 Paris"),
+    ("au 122 rue des Lilas, 69002 Lyon merci", "STREET_ADDRESS", "122 rue des Lilas, 69002 Lyon"),
+    ("au 59, boulevard de Labbé, 30109 Larochedan.", "STREET_ADDRESS", "59, boulevard de Labbé, 30109 Larochedan"),
+    # street-first layouts of the rest of Europe, and Latin American, Commonwealth and Japanese ones
+    ("to Storgatan 141, 111 52 Stockholm now", "STREET_ADDRESS", "Storgatan 141, 111 52 Stockholm"),
+    ("to ul. Piotrkowska 130, 90-001 Łódź now", "STREET_ADDRESS", "ul. Piotrkowska 130, 90-001 Łódź"),
+    ("to Kerkstraat 121, 1015 CJ Amsterdam now", "STREET_ADDRESS", "Kerkstraat 121, 1015 CJ Amsterdam"),
+    ("to Calle de Alcalá 73, 28013 Madrid now", "STREET_ADDRESS", "Calle de Alcalá 73, 28013 Madrid"),
+    ("to Via Roma 226, 20121 Milano now", "STREET_ADDRESS", "Via Roma 226, 20121 Milano"),
+    ("to Rua das Flores, 47, São Paulo, 01310-100 now", "STREET_ADDRESS", "Rua das Flores, 47, São Paulo, 01310-100"),
+    ("to 33 Yonge Street, Toronto, ON M5V 2T6 now", "STREET_ADDRESS", "33 Yonge Street, Toronto, ON M5V 2T6"),
+    ("to 162 George Street, Sydney NSW 2000 now", "STREET_ADDRESS", "162 George Street, Sydney NSW 2000"),
+    ("to 209 Grafton Street, Dublin D02 X285 now", "STREET_ADDRESS", "209 Grafton Street, Dublin D02 X285"),
+    ("to 54 Chuo-dori, Tokyo 100-0005 now", "STREET_ADDRESS", "54 Chuo-dori, Tokyo 100-0005"),
 ]  # fmt: skip
 
 
@@ -139,6 +164,11 @@ DECOYS = [
     "tracking 1Z999AA10123456784 delivered",
     "look at the docs at contoso internal wiki",
     "thanks @john in advance",
+    "ping @team it is down again",
+    "ask @maria to be on the call",
+    "the code I!$c^@Ks38K if you need to check",
+    "Windows 11 Pro 23H2, build 22631 ran fine",
+    "Section 4, 12345 units shipped",
     "password was reset yesterday",
     "See setup.py and config.json and Node.js",
 ]

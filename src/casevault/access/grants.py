@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from typing import Final
 
-from sqlalchemy import Select, or_, select
+import sqlalchemy as sa
+from sqlalchemy import CompoundSelect, Select, or_, select
 from sqlalchemy.orm import Session
 
 from casevault.access.actor import Actor
@@ -43,6 +45,7 @@ __all__ = [
     "redact_reason",
     "request_grant",
     "revoke_grant",
+    "staff_labels",
 ]
 
 log = logging.getLogger("casevault.access")
@@ -100,7 +103,7 @@ class Coverage:
         return RequestFacts(grant=self.grant_id is not None, break_glass=self.break_glass_id is not None)
 
 
-def _live_grant(staff_id: uuid.UUID, now: datetime) -> Select[tuple[uuid.UUID, uuid.UUID]]:
+def _live_grant(staff_id: uuid.UUID, now: datetime) -> Select[uuid.UUID, uuid.UUID]:
     return select(AccessGrant.id, AccessGrant.case_id).where(
         AccessGrant.requester_id == staff_id,
         AccessGrant.status == GrantStatus.APPROVED,
@@ -108,15 +111,19 @@ def _live_grant(staff_id: uuid.UUID, now: datetime) -> Select[tuple[uuid.UUID, u
     )
 
 
-def _live_break_glass(staff_id: uuid.UUID, now: datetime) -> Select[tuple[uuid.UUID, uuid.UUID]]:
+def _live_break_glass(staff_id: uuid.UUID, now: datetime) -> Select[uuid.UUID, uuid.UUID]:
     return select(BreakGlassSession.id, BreakGlassSession.case_id).where(
         BreakGlassSession.staff_id == staff_id, BreakGlassSession.expires_at > now
     )
 
 
 def coverage_of(
-    session: Session, staff_id: uuid.UUID | None, *, case_id: uuid.UUID | None = None,
-    customer_id: uuid.UUID | None = None, now: datetime | None = None,
+    session: Session,
+    staff_id: uuid.UUID | None,
+    *,
+    case_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
+    now: datetime | None = None,
 ) -> Coverage:
     """The live grant (preferred: it was approved by someone else) or break-glass session covering a case, or
     any case of a customer; an empty Coverage when none does."""
@@ -138,16 +145,20 @@ def coverage_of(
     return Coverage(break_glass_id=glass.id) if glass is not None else Coverage()
 
 
-def case_ids_covered(staff_id: uuid.UUID, now: datetime | None = None) -> Select[tuple[uuid.UUID]]:
+def case_ids_covered(staff_id: uuid.UUID, now: datetime | None = None) -> CompoundSelect[uuid.UUID]:
     """A sub-select of the case ids a live grant or break-glass session opens to `staff_id` (for list queries)."""
     moment = now or utcnow()
-    return select(AccessGrant.case_id).where(
-        AccessGrant.requester_id == staff_id,
-        AccessGrant.status == GrantStatus.APPROVED,
-        AccessGrant.expires_at > moment,
-    ).union(
-        select(BreakGlassSession.case_id).where(
-            BreakGlassSession.staff_id == staff_id, BreakGlassSession.expires_at > moment
+    return (
+        select(AccessGrant.case_id)
+        .where(
+            AccessGrant.requester_id == staff_id,
+            AccessGrant.status == GrantStatus.APPROVED,
+            AccessGrant.expires_at > moment,
+        )
+        .union(
+            select(BreakGlassSession.case_id).where(
+                BreakGlassSession.staff_id == staff_id, BreakGlassSession.expires_at > moment
+            )
         )
     )
 
@@ -262,14 +273,15 @@ def approve_grant(
     grant.status = GrantStatus.APPROVED
     grant.approver_id = actor.staff_id
     grant.approved_at = moment
-    grant.expires_at = moment + ttl
+    expires_at = moment + ttl
+    grant.expires_at = expires_at
     record(
         session,
         actor=actor,
         action=AuditAction.GRANT_APPROVED,
         target_type="access_grant",
         target_id=str(grant.id),
-        detail={"case": grant.case_number, "requester": str(grant.requester_id), "expires_at": grant.expires_at},
+        detail={"case": grant.case_number, "requester": str(grant.requester_id), "expires_at": expires_at.isoformat()},
     )
     return grant
 
@@ -321,3 +333,14 @@ def list_grants(
     moment = now or utcnow()
     return [GrantView(grant=row, state=grant_state(row, moment)) for row in rows]
 
+
+_staff = sa.table("staff", sa.column("id", sa.Uuid()), sa.column("username", sa.String()))
+
+
+def staff_labels(session: Session, staff_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Usernames for the staff ids in listed grants and break-glass sessions (one query)."""
+    wanted = {staff_id for staff_id in staff_ids if staff_id is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(sa.select(_staff.c.id, _staff.c.username).where(_staff.c.id.in_(wanted))).all()
+    return {row.id: row.username for row in rows}

@@ -51,10 +51,15 @@ class AuditSubject(Base):
     """A customer (and case) that an event exposed, with how much; lists record every id they returned."""
 
     __tablename__ = "audit_subjects"
-    __table_args__ = (Index("ix_audit_subjects_customer", "customer_id", "event_seq"),)
+    __table_args__ = (
+        Index("ix_audit_subjects_customer", "customer_id", "event_seq"),
+        # Covering on PostgreSQL: blast radius reads subjects by event without visiting the heap (ADR 0601:
+        # list-heavy screen model over 100M events 2.44 s -> 1.25 s).
+        Index("ix_audit_subjects_event_seq", "event_seq", postgresql_include=["customer_id", "case_id", "exposure"]),
+    )
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
-    event_seq: Mapped[int] = mapped_column(ForeignKey("audit_events.seq"), index=True)
+    event_seq: Mapped[int] = mapped_column(ForeignKey("audit_events.seq"))
     customer_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     case_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     exposure: Mapped[str] = mapped_column(String(16))

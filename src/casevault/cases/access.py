@@ -16,9 +16,11 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from casevault.access.actor import Actor, AuthMethod
+from casevault.access.budgets import charge_reads
 from casevault.access.decisions import Allowed, Decision, Denied
+from casevault.access.grants import case_ids_covered, coverage_of
 from casevault.access.permissions import Permission, role_allows
-from casevault.access.policy import case_decision, load_staff_facts, shared_engine
+from casevault.access.policy import CaseFacts, case_decision, load_staff_facts, shared_engine
 from casevault.access.roles import Role
 from casevault.audit.events import AuditAction, Exposure, Outcome
 from casevault.audit.trail import Subject, record
@@ -30,6 +32,7 @@ from casevault.errors import NotFound
 __all__ = [
     "can_read_case",
     "can_read_customer",
+    "case_facts_for_request",
     "case_for",
     "contact_for",
     "contacts_of",
@@ -73,19 +76,33 @@ def can_read_case(session: Session, actor: Actor, case: Case) -> Decision:
     checks they agree): assignee, queue triage, queue supervisor; suspended staff and non-case roles denied."""
     if is_operator(actor):
         return Allowed(via="operator")
-    return case_decision(shared_engine(), load_staff_facts(session, actor), case)
+    facts = load_staff_facts(session, actor)
+    decision = case_decision(shared_engine(), facts, case)
+    if decision or facts is None:
+        return decision
+    # Outside the scope: a live JIT grant or break-glass session may cover it (the policies decide what it permits).
+    coverage = coverage_of(session, actor.staff_id, case_id=case.id)
+    if coverage.via is None:
+        return decision
+    excepted = case_decision(shared_engine(), facts, case, context=coverage.context)
+    return Allowed(via=coverage.via) if excepted else excepted
 
 
 def visible_cases(actor: Actor) -> ColumnElement[bool]:
     """A WHERE clause selecting exactly the cases `can_read_case` allows for `actor`."""
     if is_operator(actor):
         return true()
-    if actor.staff_id is None or actor.role not in _CASE_ROLES:
+    if actor.staff_id is None:
         return false()
+    # Live JIT grants and break-glass sessions (a security officer's only way to case content).
+    covered = Case.id.in_(case_ids_covered(actor.staff_id))
+    if actor.role not in _CASE_ROLES:
+        return covered if actor.role == Role.SECURITY_OFFICER else false()
     member_of = select(QueueMembership.queue_id).where(QueueMembership.staff_id == actor.staff_id)
     clause = or_(
         Case.assignee_id == actor.staff_id,
         and_(Case.assignee_id.is_(None), Case.queue_id.in_(member_of)),
+        covered,
     )
     if actor.role == Role.SUPERVISOR:
         supervised = member_of.where(QueueMembership.role == QueueRole.SUPERVISOR)
@@ -97,8 +114,39 @@ def can_read_customer(session: Session, actor: Actor, customer_id: uuid.UUID) ->
     """Customer and contact data is reachable only through a case the actor may read."""
     if is_operator(actor):
         return Allowed(via="operator")
+    coverage = coverage_of(session, actor.staff_id, customer_id=customer_id)
+    if coverage.via is not None and not _in_scope_without_exception(session, actor, customer_id):
+        return Allowed(via=coverage.via)
     reachable = session.scalar(select(exists().where(Case.customer_id == customer_id, visible_cases(actor))))
     return Allowed(via="readable-case") if reachable else Denied(reason="no readable case of this customer")
+
+
+def _in_scope_without_exception(session: Session, actor: Actor, customer_id: uuid.UUID) -> bool:
+    """Whether the customer is reachable through the ordinary scope alone (so `via` names a grant only when used)."""
+    cases = session.scalars(select(Case).where(Case.customer_id == customer_id)).all()
+    facts = load_staff_facts(session, actor)
+    return any(case_decision(shared_engine(), facts, case) for case in cases)
+
+
+def case_facts_for_request(session: Session, actor: Actor, number: str, *, action: AuditAction) -> CaseFacts:
+    """The ids of case `number` for a grant or break-glass request; shows nothing of the case, so records no read.
+
+    A missing case is a NotFound (audited with the requested action).
+    """
+    case = _by_reference(session, Case, Case.number, number, CASE_NUMBER)
+    if case is None:
+        _deny(session, actor, action, "case", _safe_reference(number, CASE_NUMBER), Denied(reason="no such case"))
+        raise NotFound()
+    return CaseFacts.of(case)
+
+
+def _via_detail(decision: Decision) -> dict[str, object]:
+    """`via` for the audit row; reads under break-glass are marked so reviewers can find every one of them."""
+    via = decision.via if isinstance(decision, Allowed) else "denied"
+    detail: dict[str, object] = {"via": via}
+    if via.startswith("break-glass:"):
+        detail["break_glass"] = True
+    return detail
 
 
 def case_for(
@@ -119,6 +167,7 @@ def case_for(
         _deny(session, actor, action, "case", _safe_reference(number, CASE_NUMBER), decision)
         raise NotFound()
     if record_read:
+        charge_reads(session, actor, [Subject(case.customer_id, case.id, Exposure.OPENED)])
         record(
             session,
             actor=actor,
@@ -126,7 +175,7 @@ def case_for(
             target_type="case",
             target_id=case.number,
             subjects=[Subject(case.customer_id, case.id, Exposure.OPENED)],
-            detail={"via": decision.via},
+            detail=_via_detail(decision),
         )
     return case
 
@@ -142,6 +191,7 @@ def customer_for(session: Session, actor: Actor, reference: str) -> Customer:
             session, actor, AuditAction.CUSTOMER_VIEWED, "customer", _safe_reference(reference, CUSTOMER_REF), decision
         )
         raise NotFound()
+    charge_reads(session, actor, [Subject(customer.id, None, Exposure.OPENED)])
     record(
         session,
         actor=actor,
@@ -150,7 +200,7 @@ def customer_for(session: Session, actor: Actor, reference: str) -> Customer:
         target_id=customer.reference,
         subjects=[Subject(customer.id, None, Exposure.OPENED)],
         fields=["name", "email", "phone", "contacts"],
-        detail={"via": decision.via},
+        detail=_via_detail(decision),
     )
     return customer
 
@@ -185,6 +235,7 @@ def contact_for(session: Session, actor: Actor, contact_id: uuid.UUID) -> Contac
     if contact is None or isinstance(decision, Denied):
         _deny(session, actor, AuditAction.CONTACT_VIEWED, "contact", str(contact_id), decision)
         raise NotFound()
+    charge_reads(session, actor, [Subject(contact.customer_id, None, Exposure.OPENED)])
     record(
         session,
         actor=actor,
@@ -193,7 +244,7 @@ def contact_for(session: Session, actor: Actor, contact_id: uuid.UUID) -> Contac
         target_id=str(contact.id),
         subjects=[Subject(contact.customer_id, None, Exposure.OPENED)],
         fields=["name", "email", "phone"],
-        detail={"via": decision.via},
+        detail=_via_detail(decision),
     )
     return contact
 
@@ -269,6 +320,7 @@ def customers_by_email(session: Session, keyring: Keyring, actor: Actor, email: 
         .order_by(Customer.reference)
         .limit(50)
     ).all()
+    charge_reads(session, actor, [Subject(customer.id, None, Exposure.LISTED) for customer in customers])
     record(
         session,
         actor=actor,

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from casevault.access import reveal
 from casevault.access.actor import Actor
 from casevault.access.permissions import Permission
-from casevault.api.deps import SessionDep, get_runtime, require
+from casevault.access.schemas import RevealIn, RevealOut
+from casevault.api.deps import SessionDep, StepUpDep, get_runtime, require
 from casevault.audit.events import AuditAction
 from casevault.cases import access, services, views
 from casevault.cases.models import CaseStatus
@@ -66,6 +68,7 @@ CaseReader = Annotated[Actor, require(Permission.CASE_READ)]
 CaseCreator = Annotated[Actor, require(Permission.CASE_CREATE)]
 CaseUpdater = Annotated[Actor, require(Permission.CASE_UPDATE)]
 CaseAssigner = Annotated[Actor, require(Permission.CASE_ASSIGN)]
+CaseRevealer = Annotated[Actor, require(Permission.CASE_REVEAL)]
 NoteCreator = Annotated[Actor, require(Permission.NOTE_CREATE)]
 CustomerReader = Annotated[Actor, require(Permission.CUSTOMER_READ)]
 CustomerManager = Annotated[Actor, require(Permission.CUSTOMER_MANAGE)]
@@ -135,6 +138,27 @@ def search_cases(
 def get_case(number: str, session: SessionDep, keyring: KeyringDep, actor: CaseReader) -> CaseDetail:
     """One case, with redacted text and the customer's masked name and email."""
     return views.case_detail(session, keyring, services.get_case(session, number, actor=actor))
+
+
+@router.post("/cases/{number}/reveal", tags=["cases"])
+def reveal_pii(
+    number: str,
+    body: RevealIn,
+    response: Response,
+    session: SessionDep,
+    keyring: KeyringDep,
+    actor: CaseRevealer,
+    _fresh: StepUpDep,
+) -> RevealOut:
+    """Show one masked value in clear (a token from the text, or a customer/contact field), with a reason.
+
+    Needs a session stepped up within the window (tokens never qualify); audited without the value.
+    """
+    target = reveal.parse_target(body.token, body.field)
+    case = access.case_for(session, actor, number, action=AuditAction.PII_REVEALED, record_read=False)
+    revealed = reveal.reveal_value(session, keyring, case, target, reason=body.reason, stepped_up=True, actor=actor)
+    response.headers["cache-control"] = "no-store"
+    return RevealOut(case=case.number, entity_type=target.entity_type, target=target.label, value=revealed.value)
 
 
 @router.post("/cases/{number}/assign", tags=["cases"])

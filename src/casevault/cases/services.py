@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from casevault.access.actor import Actor
+from casevault.access.budgets import charge_reads
 from casevault.access.permissions import Permission, role_allows
 from casevault.access.roles import Role
 from casevault.audit.events import AuditAction, Exposure, Outcome
@@ -688,6 +689,7 @@ def search_cases(session: Session, query: str, *, actor: Actor, limit: int = 25,
 def _record_listed(
     session: Session, actor: Actor, action: AuditAction, cases: Sequence[Case], detail: dict[str, object]
 ) -> None:
+    charge_reads(session, actor, [Subject(case.customer_id, case.id, Exposure.LISTED) for case in cases])
     record(
         session,
         actor=actor,

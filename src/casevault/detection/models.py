@@ -21,6 +21,9 @@ class AlertKind(StrEnum):
     MFA_RESET = "mfa.reset"
     SIGNIN_LOCKED_OUT = "signin.locked_out"
     SESSION_HIJACK_SUSPECTED = "session.hijack_suspected"
+    BREAK_GLASS_STARTED = "break_glass.started"
+    # Raised by access/budgets.py (which cannot import this enum): a read budget's hard limit was crossed.
+    READ_BUDGET_EXCEEDED = "budget.exceeded"
 
 
 class Severity(StrEnum):

@@ -1,4 +1,5 @@
-"""STREET_ADDRESS for US, UK, German and French layouts, whole: street, number, city and postcode."""
+"""STREET_ADDRESS, whole (street, number, city and postcode): US, UK, German, French, and the common layouts of
+the rest of Europe, Latin America, Canada, Australia, India, Japan, Singapore and South Africa."""
 
 from __future__ import annotations
 
@@ -32,6 +33,12 @@ _SECONDARY = r"(?:(?:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|Room|Rm|Bldg|Bui
 _US_LOCALITY = rf"(?:{_SEP}(?:{_CAP}[ \t]+)*{_CAP},?[ \t]+[A-Z]{{2}}\b(?:[ \t]+[0-9]{{5}}(?:-[0-9]{{4}})?\b)?)"
 _UK_POSTCODE = r"[A-Z]{1,2}[0-9][A-Z0-9]?[ \t]?[0-9][A-Z]{2}"
 _UK_LOCALITY = rf"(?:(?:{_SEP}(?:{_CAP}[ \t]+)*{_CAP})*(?:{_SEP}|[ \t]+){_UK_POSTCODE})"
+# City (optionally a state or province code), then a postcode of a common national shape: AU/ZA/SG/IN digits,
+# JP 123-4567, Irish Eircode, Canadian A1A 1A1.
+_INTL_POSTCODE = (
+    r"(?:[0-9]{4,6}|[0-9]{3}-[0-9]{4}|[A-Z][0-9]{2}[ \t]?[A-Z0-9]{4}|[A-Z][0-9][A-Z][ \t]?[0-9][A-Z][0-9])\b"
+)
+_INTL_LOCALITY = rf"(?:{_SEP}(?:{_CAP}[ \t]+)*{_CAP}(?:,?[ \t]+[A-Z]{{2,3}})?(?:{_SEP}|[ \t]+){_INTL_POSTCODE})"
 _EN_STREET = (
     rf"(?:[NSEW]\.?[ \t]+|(?:North|South|East|West)[ \t]+)?(?:{_CAP}[ \t]+|[0-9]{{1,3}}(?:st|nd|rd|th)[ \t]+)+"
     rf"(?:{_EN_SUFFIX_ALT})\b\.?(?:[ \t]+(?:NW|NE|SW|SE|N|S|E|W)\b\.?)?"
@@ -41,7 +48,30 @@ _EN = (
     rf"(?:[0-9]{{1,6}}[A-Za-z]?(?:-[0-9]{{1,4}})?,?[ \t]+{_EN_STREET}"
     rf"|(?:Studio|Flat|Apartment)[ \t]+[0-9]+[A-Za-z]?{_SEP}{_EN_STREET})"
     rf"(?:,?[ \t]+{_SECONDARY})?"
-    rf"(?:{_US_LOCALITY}|{_UK_LOCALITY})?"
+    # The most specific locality first: RE2 takes the first alternative that matches, not the longest.
+    rf"(?:{_INTL_LOCALITY}|{_US_LOCALITY}|{_UK_LOCALITY})?"
+)
+# Japanese romanised streets ("54 Chuo-dori, Tokyo 100-0005").
+_JP = rf"[0-9]{{1,4}}[ \t]+\p{{Lu}}\p{{L}}*-(?:dori|dōri|machi|chō|cho|suji){_INTL_LOCALITY}?"
+_PARTICLES = r"(?:de|del|la|las|los|da|das|do|dos|di|della|dei|delle|van|der|den|von|y|e)"
+# Street name first, then number, then postcode and city: ES, IT, NL, SE, PL, PT, MX and most of Europe
+# ("Storgatan 141, 111 52 Stockholm", "ul. Piotrkowska 130, 00-001 Warszawa"). The postcode is the anchor.
+_STREET_FIRST = (
+    r"(?:(?:ul|al|pl|os)\.[ \t]+)?\p{Lu}[\p{L}'’.\-]*"
+    rf"(?:[ \t]+(?:{_PARTICLES}[ \t]+)*\p{{Lu}}[\p{{L}}'’.\-]*){{0,4}}"
+    r"[ \t]+[0-9]{1,4}[A-Za-z]?[ \t]*,[ \t]*"
+    r"(?:[0-9]{5}|[0-9]{3}[ \t][0-9]{2}|[0-9]{2}-[0-9]{3}|[0-9]{4}[ \t]?[A-Z]{2})"
+    rf"[ \t]+\p{{Lu}}[\p{{L}}'’\-]*(?:[ \t]+(?:{_PARTICLES}[ \t]+)?\p{{Lu}}[\p{{L}}'’\-]*){{0,3}}"
+)
+# Spanish, Portuguese and Italian street types lead the name, so the type is the anchor and the postcode optional
+# ("Rua das Flores, 47, São Paulo, 01310-100", "Avenida Reforma 194, 06600 Ciudad de México").
+_ROMANCE = (
+    r"\b(?:Rua|Avenida|Av\.|Travessa|Alameda|Calle|Carrer|Paseo|Plaza|Via|Viale|Corso|Piazza|Largo)"
+    rf"(?:[ \t]+(?:{_PARTICLES}[ \t]+)*\p{{Lu}}[\p{{L}}'’.\-]*){{1,5}}"
+    r",?[ \t]+[0-9]{1,5}[A-Za-z]?\b"
+    r"(?:[ \t]*,[ \t]*(?:[0-9]{5}(?:-[0-9]{3})?[ \t]+)?\p{Lu}[\p{L}'’\-]*"
+    rf"(?:[ \t]+(?:{_PARTICLES}[ \t]+)?\p{{Lu}}[\p{{L}}'’\-]*){{0,3}}"
+    r"(?:[ \t]*,[ \t]*[0-9]{5}(?:-[0-9]{3})?)?)?"
 )
 _MILITARY = (
     r"(?:(?:PSC|Unit)[ \t]+[0-9]{4},?[ \t]+Box[ \t]+[0-9]{4}|(?:USNS|USNV|USS|USCGC)[ \t]+\p{Lu}\p{L}+)"
@@ -61,7 +91,8 @@ _FR_TYPES = (
     r"(?i:rue|avenue|av\.|boulevard|bd|chemin|allée|allee|impasse|place|quai|route|cours|passage|square|voie"
     r"|faubourg|chaussée|sentier|résidence|cité)"
 )
-_FR_WORDS = r"(?:[ \t]+(?:de|du|des|la|le|les|l'|d'|en|sur|aux|au|à|\p{Lu}[\p{L}'’\-]*))+"
+# Longer particles first: RE2 takes the first alternative that fits, so "de" must not stop "des Lilas" half-way.
+_FR_WORDS = r"(?:[ \t]+(?:des|de|du|la|les|le|l'|d'|en|sur|aux|au|à|\p{Lu}[\p{L}'’\-]*))+"
 _FR_LOCALITY = (
     r"(?:[ \t]*(?:,[ \t]*\n?|\n)[ \t]*[0-9]{5}[ \t]+\p{Lu}[\p{L}'’\-]*(?:[ \t]+\p{Lu}[\p{L}'’\-]*)*"
     r"(?:[ \t]+CEDEX(?:[ \t]+[0-9]{1,2})?)?)"
@@ -70,7 +101,7 @@ _FR = (
     # The house number may be missing, but then the postcode line must follow.
     rf"(?:[0-9]{{1,4}}(?:[ \t]?(?:bis|ter))?,?[ \t]+{_FR_TYPES}"
     rf"{_FR_WORDS}"
-    rf"{_FR_LOCALITY}?|\b{_FR_TYPES}{_FR_WORDS}{_FR_LOCALITY})"
+    rf"(?:{_FR_LOCALITY}|{_INTL_LOCALITY})?|\b{_FR_TYPES}{_FR_WORDS}{_FR_LOCALITY})"
 )
 
 
@@ -82,7 +113,7 @@ def _compile(pattern: str) -> re2._Regexp:
     return re2.compile(pattern, options)
 
 
-_PATTERNS = tuple(_compile(pattern) for pattern in (_MILITARY, _EN, _DE, _FR))
+_PATTERNS = tuple(_compile(pattern) for pattern in (_MILITARY, _EN, _DE, _FR, _JP, _STREET_FIRST, _ROMANCE))
 
 
 class AddressRecognizer:

@@ -28,6 +28,7 @@ __all__ = [
 Found = tuple[int, int, str, float, str]
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")  # a single character class: linear time on any input
 _UNANCHORED = re2._Anchor.UNANCHORED
+_CHUNK_SPANS = 4096
 
 
 class BudgetExceeded(Exception):
@@ -152,6 +153,37 @@ class Doc:
             while seen < count and byte_at[seen] < end:
                 seen += 1
             yield char_start, end - shift[seen - 1] if seen else end
+
+    def span_chunks(self, pattern: Any) -> Iterator[list[tuple[int, int]]]:
+        """`spans` in lists of up to 4,096: for patterns with many matches per text (name runs) this saves a
+        generator step per match while memory stays bounded on hostile input."""
+        compiled = getattr(pattern, "_regexp", None)
+        if self._char_at is not None or compiled is None or not hasattr(compiled, "Match"):
+            chunk: list[tuple[int, int]] = []
+            for span in self.spans(pattern):
+                chunk.append(span)
+                if len(chunk) == _CHUNK_SPANS:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
+            return
+        match, data, position, end = compiled.Match, self.data, 0, len(self.data)
+        found: list[tuple[int, int]] = []
+        while position <= end:
+            span = match(_UNANCHORED, data, position, end)[0]
+            start, stop = span
+            if start < 0:
+                break
+            found.append(span)
+            if len(found) & 31 == 0:
+                self.check_deadline()
+                if len(found) == _CHUNK_SPANS:
+                    yield found
+                    found = []
+            position = stop if stop > start else stop + 1
+        if found:
+            yield found
 
     def search(self, pattern: Any, pos: int = 0) -> Hit | None:
         """First match of a compiled RE2 pattern at or after character `pos`."""

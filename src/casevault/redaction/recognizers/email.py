@@ -7,7 +7,7 @@ import re
 import re2
 
 from casevault.redaction.recognizers.base import Doc, Found, Hit, char_after, char_before, words
-from casevault.redaction.recognizers.tlds import ALL_TLDS, SPACED_TLDS
+from casevault.redaction.recognizers.tlds import ALL_TLDS, CCTLDS, SECOND_LEVEL_LABELS, SPACED_TLDS, WORDLIKE_TLDS
 
 __all__ = ["EmailRecognizer", "canonical_email"]
 
@@ -114,17 +114,25 @@ class EmailRecognizer:
         parts = split_domain(domain)
         # parts alternates label, separator, label, ...; keep the longest prefix ending in a known TLD, but
         # after a whitespace-only separator stop at the first TLD ("@contoso com so we" ends at "com").
+        local = match.group(1)
+        local_looks_like_address = any(char in local for char in "._+-0123456789") or local != local.lower()
         offset = 0
         best_end = -1
         best_explicit_dots = False
         spelled_dot = False
         saw_space_sep = False
+        previous_tld = ""
         for index, part in enumerate(parts):
             if index % 2 == 1:
                 if _is_dot(part):
                     spelled_dot = spelled_dot or part.strip() != "."
                 elif best_end >= 0:
-                    break
+                    # "@acme co za": a second-level label followed by a country code is one suffix.
+                    # Only in a domain already written with spaces: "x@acme.com as soon" ends at "com".
+                    following = parts[index + 1].lower() if index + 1 < len(parts) else ""
+                    if not (saw_space_sep and previous_tld in SECOND_LEVEL_LABELS and following in CCTLDS):
+                        break
+                    saw_space_sep = True
                 else:
                     saw_space_sep = True
                 offset += len(part)
@@ -134,22 +142,27 @@ class EmailRecognizer:
                 break
             if index >= 2:
                 tld = part.lower()
-                allowed = SPACED_TLDS if saw_space_sep else ALL_TLDS
-                if tld in allowed and (part.islower() or part.isupper()):
+                if (part.islower() or part.isupper()) and self._tld_allowed(
+                    tld,
+                    spaced=saw_space_sep,
+                    # Right after the first domain label, or after "co"/"com"… in a two-level suffix.
+                    adjacent=index == 2 or previous_tld in SECOND_LEVEL_LABELS,
+                    symbol_at=not plain_at,
+                    address_like=local_looks_like_address,
+                ):
                     best_end = label_end
                     best_explicit_dots = not saw_space_sep
+                    previous_tld = tld
             offset = label_end
         if best_end < 0:
             return None
         end = domain_start + best_end
         if char_after(text, end).isalnum() or (char_after(text, end) == "@"):
             return None
-        local = match.group(1)
         if not any(char.isalpha() for char in local):
             return None  # "1.2 at build.com" is a version, not an address
         if plain_at or spaced_at or not best_explicit_dots:
             # Looser forms need more evidence that this is an address and not prose ("look at contoso.com").
-            local_looks_like_address = any(char in local for char in "._+-0123456789") or local != local.lower()
             local_obfuscated = local != local.replace(" ", "")
             cue = any(cue in text[max(0, start - 40) : start].lower() for cue in _EMAIL_CUES)
             if plain_at:
@@ -161,3 +174,18 @@ class EmailRecognizer:
                 return None
         score = 1.0 if (not plain_at and not spaced_at and best_explicit_dots) else 0.9
         return (start, end, "EMAIL_ADDRESS", score, self.name)
+
+    @staticmethod
+    def _tld_allowed(tld: str, *, spaced: bool, adjacent: bool, symbol_at: bool, address_like: bool) -> bool:
+        """Dotted domains take any known TLD; spaced ones ("@contoso com") a stricter set, since prose has spaces.
+
+        After an "@" symbol every country code counts too ("@acme za"), except those that are also words
+        ("in", "it"), which need a local part that looks like an address ("kavya_reddy @acme in").
+        """
+        if not spaced:
+            return tld in ALL_TLDS
+        if tld in SPACED_TLDS:
+            return True
+        if not (symbol_at and adjacent) or tld not in CCTLDS:
+            return False
+        return tld not in WORDLIKE_TLDS or address_like

@@ -57,6 +57,7 @@ _PERSON_CUES = (
     "requested by", "reported by", "on behalf of", "caller:", "requester:", "owner:", "colleague",
     "manager", "husband", "wife", "son", "daughter", "mother", "father", "partner", "je suis", "ich bin",
     "ich heiße", "je m'appelle", "me llamo", "contact person", "account holder", "cardholder", "addressed to",
+    "please add", "please remove", "please invite",
 )  # fmt: skip
 _PLACE_PREPOSITIONS = words(
     """in from to near at of around outside inside across based located live lives living moved relocated
@@ -89,23 +90,24 @@ class NameAndPlaceRecognizer:
         lex = self._lex
         all_names = self._all_names
         places = lex.places
-        for start, end in doc.spans(_RUN):
-            run = text[start:end]
-            if " " in run or "\t" in run:
-                self._analyse(text, start, run, found)
-                continue
-            # Most runs are one capitalised word ("The", "Please", "Windows"): decide those cheaply.
-            name = run.rstrip(".")
-            word = name[:-2] if name.endswith(("'s", "’s")) else name
-            unknown = word not in all_names and word not in places and word.lower() not in _LEADERS
-            if unknown and (word in COMMON_WORDS or not _person_cue_before(text, start)):
-                continue
-            if name.lower() in _LEADERS or (word in COMMON_WORDS and name not in places):
-                continue  # what `_segment` decides first for a one-word segment, without building one
-            if run[-1] == "." and len(run) > 2 and run[:-1].lower() not in _TITLES:
-                self._segment(text, [(start, end - 1, run[:-1])], found)  # as `_analyse` does for "John."
-            else:
-                self._segment(text, [(start, end, run)], found)
+        for chunk in doc.span_chunks(_RUN):  # lists of spans: no generator step per run
+            for start, end in chunk:
+                run = text[start:end]
+                if " " in run or "\t" in run:
+                    self._analyse(text, start, run, found)
+                    continue
+                # Most runs are one capitalised word ("The", "Please", "Windows"): decide those cheaply.
+                name = run.rstrip(".")
+                word = name[:-2] if name.endswith(("'s", "’s")) else name
+                unknown = word not in all_names and word not in places and word.lower() not in _LEADERS
+                if unknown and (word in COMMON_WORDS or not _person_cue_before(text, start)):
+                    continue
+                if name.lower() in _LEADERS or (word in COMMON_WORDS and name not in places):
+                    continue  # what `_segment` decides first for a one-word segment, without building one
+                if run[-1] == "." and len(run) > 2 and run[:-1].lower() not in _TITLES:
+                    self._segment(text, [(start, end - 1, run[:-1])], found)  # as `_analyse` does for "John."
+                else:
+                    self._segment(text, [(start, end, run)], found)
         return found
 
     def _analyse(self, text: str, run_start: int, run: str, found: list[Found]) -> None:
@@ -208,12 +210,13 @@ class NameAndPlaceRecognizer:
         lex = self._lex
         run: list[tuple[int, int, str]] = []
         for start, _end, raw in tokens[index : index + 4]:
-            word = raw.rstrip(".")  # _strip_possessive and _name_shaped, inlined for the hot loop
+            word = raw.rstrip(".")  # `_strip_possessive`, inlined for the hot loop
             if word.endswith(("'s", "’s")):
                 word = word[:-2]
             if word in COMMON_WORDS and word not in self._all_names and not (title and not run):
                 break
-            if len(word) != 1 and not (word and word[0].isupper() and not word.isupper()):
+            # Name-shaped: one letter, an initial, or capitalised but not all capitals.
+            if len(word) != 1 and not (word and word[0].isupper() and not word.isupper()) and not _is_initial(word):
                 break
             run.append((start, start + len(word), word))
         if not run:
@@ -224,7 +227,7 @@ class NameAndPlaceRecognizer:
         if len(run) >= 2:
             second = words[1]
             second_known = _in(second, lex.last_names) or _in(second, lex.first_names) or _is_initial(second)
-            if title or person_cue:
+            if title or person_cue or _contact_follows(text, run[1][1]):
                 score = 0.9
             elif known_first and second_known and not (first_common and second in COMMON_WORDS):
                 score = 0.85
@@ -245,7 +248,8 @@ class NameAndPlaceRecognizer:
                     and not _is_place_only(words[keep], lex)
                 ):
                     keep += 1
-                found.append((run[0][0], run[keep - 1][1], "PERSON", score, "lexicon_person"))
+                end = _surname_particles_end(text, run[keep - 1][1])
+                found.append((run[0][0], end, "PERSON", score, "lexicon_person"))
                 return keep
         word = words[0]
         if title or person_cue:
@@ -261,7 +265,7 @@ class NameAndPlaceRecognizer:
             score = 0.55
         else:
             return 0
-        found.append((run[0][0], run[0][1], "PERSON", score, "lexicon_person"))
+        found.append((run[0][0], _surname_particles_end(text, run[0][1]), "PERSON", score, "lexicon_person"))
         return 1
 
 
@@ -302,16 +306,32 @@ def _strip_possessive(raw: str) -> str:
     return word
 
 
-def _name_shaped(word: str) -> bool:
-    return (len(word) >= 1 and word[0].isupper() and not word.isupper()) or _is_initial(word) or len(word) == 1
-
-
 def _is_initial(word: str) -> bool:
     return len(word.rstrip(".")) == 1 and word[0].isupper()
 
 
 def _is_place_only(word: str, lex: Lexicons) -> bool:
     return word in lex.places and word not in lex.last_names and word not in lex.first_names
+
+
+# "Jane Doe (jane@…)" or "Jane Doe <jane@…>": a name written right before an address is a person.
+_CONTACT_AFTER = re2.compile(r"[ \t]*[(<][^()<>\n]{0,80}?(?:@|\bat\b|＠)")
+# Surname particles after a name: "Pieter van der Merwe", "Ana de la Cruz", "Omar bin Said".
+_SURNAME_PARTICLES = re2.compile(
+    r"(?:[ \t]+(?:van|von|de|der|den|da|di|del|della|du|le|la|bin|ibn|al|el|dos|das|ter|ten)){1,3}"
+    r"[ \t]+\p{Lu}[\p{L}'’\-]*"
+)
+
+
+# Both look at a short slice: the RE2 binding encodes its whole input on every call, so passing `text` with
+# pos/endpos would make a long text quadratic.
+def _contact_follows(text: str, end: int) -> bool:
+    return _CONTACT_AFTER.match(text[end : end + 90]) is not None
+
+
+def _surname_particles_end(text: str, end: int) -> int:
+    match = _SURNAME_PARTICLES.match(text[end : end + 60])
+    return end + match.end() if match is not None else end
 
 
 def _sentence_initial(text: str, start: int) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from casevault.redaction.recognizers.base import words
 
-__all__ = ["ALL_TLDS", "BARE_DOMAIN_TLDS", "SPACED_TLDS"]
+__all__ = ["ALL_TLDS", "BARE_DOMAIN_TLDS", "CCTLDS", "SECOND_LEVEL_LABELS", "SPACED_TLDS", "WORDLIKE_TLDS"]
 
 # ISO 3166 two-letter codes used as ccTLDs (plus uk, eu).
 _CCTLDS = words(
@@ -31,6 +31,12 @@ SPACED_TLDS: frozenset[str] = words(
     """com net org edu gov io uk de fr ca au jp nl es ch se dk fi ie nz br mx eu info biz ru pl cz pt gr hu
     ro"""
 )
+CCTLDS: frozenset[str] = _CCTLDS
+# ccTLDs that are also everyday words: after a spaced "@" they count only when the local part looks like an
+# address ("kavya_reddy @acme in" yes, "thanks @john in advance" no).
+WORDLIKE_TLDS: frozenset[str] = words("in it at to be no me is us so do go my as am an or on if id hi la ma pe re")
+# Labels that stand before a ccTLD in two-level suffixes written with spaces ("@acme co za", "@bbc co uk").
+SECOND_LEVEL_LABELS: frozenset[str] = words("co com net org ac gov edu ne or go gob nic ltd plc")
 # Bare domains in prose ("see contoso.com"): ccTLDs that are also common file extensions are excluded.
 BARE_DOMAIN_TLDS: frozenset[str] = ALL_TLDS - words(
     "sh md ps pl rs so ai cc py in am ml mm js ts rb go cs hs ms cf ini bat exe dll log txt cfg ac ba mo ma"
