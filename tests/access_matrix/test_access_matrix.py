@@ -125,7 +125,8 @@ def _request(harness: Harness, row: Row, role: str) -> httpx.Response:
         # Requests that change the case get a fresh one, so the shared objects keep their state for other rows.
         case, customer = world.case_for_relation(caller, row.relation, fresh=row.method != "GET")
     elif row.endpoint in CUSTOMER_IN_BODY:
-        case, customer = world.objects[("agent", "none")]
+        # A customer of its own: filing a case for it makes it reachable, which must not leak into other rows.
+        case, customer = world.case_for_relation("agent", "none", fresh=True)
     target = Target(role=caller, case=case, customer=customer)
     path = _PARAM.sub(lambda match: PATH_VALUES[match.group(1)](target), row.path)
     headers = {} if role == "anonymous" else {"Authorization": f"Bearer {world.tokens[role]}"}

@@ -25,7 +25,7 @@ LAYERS: dict[str, int] = {
     "incident": 2,
     "outreach": 2,
     "demo": 3,
-    "drills": 3,
+    "drills": 6,  # drills drive the whole app as an operator would, like the CLI
     "models": 3,
     "logging": 3,
     "api": 4,

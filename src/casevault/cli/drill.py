@@ -25,6 +25,7 @@ from casevault.cli.common import (
 )
 from casevault.cli.staff import cli_actor
 from casevault.drills import DrillError, ExposedStoreReport, run_exposed_store_drill
+from casevault.drills.stolen_session import TARGET_MAX_CUSTOMERS, StolenSessionReport, run_stolen_session_drill
 
 __all__ = ["drill_app", "register"]
 
@@ -129,6 +130,77 @@ def _print_table(report: ExposedStoreReport) -> None:
     for finding in report.findings[:_FINDINGS_SHOWN]:
         detail.add_row(finding.source, str(finding.offset), finding.kind, finding.encoding)
     console.print(detail)
+
+
+@drill_app.command("stolen-session")
+def stolen_session(
+    data_dir: DataDirOption = None,
+    agent: Annotated[
+        str | None, typer.Option("--agent", help="Username of the agent whose session is stolen (default: the first).")
+    ] = None,
+    enumerate_up_to: Annotated[
+        int, typer.Option("--enumerate", min=0, max=100_000, help="Case numbers CV-YYYY-000001… to try per year.")
+    ] = 200,
+    keep_copy: Annotated[
+        Path | None,
+        typer.Option("--keep-copy", file_okay=False, help="Copy the data directory here (new) and keep it to inspect."),
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table for people, json for CI.")] = (
+        OutputFormat.TABLE
+    ),
+) -> None:
+    """Play an attacker riding one agent's MFA-complete session; exit 1 unless at most 10 customers are reached
+    and no value is unmasked before an alert.
+
+    Works on a temporary copy of the SQLite data directory: the suspension and audit rows stay there.
+
+    The drill's password and TOTP secret are never shown; the report holds counts only.
+    """
+    settings = load_settings(data_dir, None)
+    if not settings.data_dir.is_dir():
+        fail(f"data directory {settings.data_dir} does not exist", code=2)
+    with open_database(settings):
+        pass  # Refuse an unmigrated database with the usual one-line error.
+    try:
+        with err_console.status("attacking a copy of the data directory with a stolen agent session…"):
+            report = run_stolen_session_drill(
+                settings, agent=agent, enumerate_up_to=enumerate_up_to, keep_copy=keep_copy
+            )
+    except DrillError as exc:
+        fail(str(exc))
+    if output is OutputFormat.JSON:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_stolen_session(report)
+    if not report.target_met:
+        raise typer.Exit(1)
+
+
+def _print_stolen_session(report: StolenSessionReport) -> None:
+    summary = Table(title=f"stolen-session drill (agent {report.agent}, on a copy)", show_header=False)
+    summary.add_column("what")
+    summary.add_column("value")
+    summary.add_row("requests", ", ".join(f"{kind} {count}" for kind, count in report.requests.items()))
+    summary.add_row("HTTP statuses", ", ".join(f"{code}: {count}" for code, count in sorted(report.statuses.items())))
+    summary.add_row("bulk endpoints probed", ", ".join(f"{path} {code}" for path, code in report.probes.items()))
+    summary.add_row("session revoked", "[green]yes[/]" if report.revoked else "[bold red]no[/]")
+    summary.add_row("requests served before revocation", str(report.requests_before_revocation))
+    summary.add_row("customers only listed (masked)", str(report.customers_listed))
+    summary.add_row("customers opened (masked)", str(report.customers_opened))
+    summary.add_row("customers with a value revealed", str(report.customers_revealed))
+    total_style = "green" if report.customers_total <= TARGET_MAX_CUSTOMERS else "bold red"
+    summary.add_row(
+        f"distinct customers (target ≤ {TARGET_MAX_CUSTOMERS})", f"[{total_style}]{report.customers_total}[/]"
+    )
+    summary.add_row("values revealed", str(report.reveals_succeeded))
+    before_style = "green" if report.reveals_before_alert == 0 else "bold red"
+    summary.add_row("values revealed before any alert", f"[{before_style}]{report.reveals_before_alert}[/]")
+    alerts = ", ".join(f"{a['kind']} ({a['severity']})" for a in report.alerts) or "[bold red]none[/]"
+    summary.add_row("alerts raised", alerts)
+    summary.add_row("time", f"{report.seconds:.2f} s")
+    console.print(summary)
+    verdict = "[green]target met[/]" if report.target_met else "[bold red]target missed[/]"
+    console.print(verdict)
 
 
 def register(app: typer.Typer) -> None:
