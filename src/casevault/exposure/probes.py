@@ -20,7 +20,7 @@ import httpx
 
 from casevault.exposure import bson
 from casevault.exposure import catalogue as cat
-from casevault.exposure.findings import Finding, make_finding
+from casevault.exposure.findings import Check, Finding, make_finding
 
 DEFAULT_TIMEOUT = 3.0
 
@@ -107,6 +107,12 @@ class ProbeResult:
     detail: str = ""
     findings: list[Finding] = field(default_factory=list)
 
+    def exposed(self, check: Check, evidence: str, *, detail: str, details: dict[str, Any]) -> None:
+        """The store answered without credentials: mark it unauthenticated and record the catalogue finding."""
+        self.authenticated = False
+        self.detail = detail
+        self.findings.append(make_finding(check, evidence, target=self.target, details=details))
+
 
 # ----------------------------------------------------------------------------- sockets
 
@@ -186,16 +192,12 @@ def probe_redis(target: Target, timeout: float = DEFAULT_TIMEOUT) -> ProbeResult
         keys = sum(int(match) for match in re.findall(r"keys=(\d+)", keyspace))
         with contextlib.suppress(OSError):
             connection.sendall(_resp_command("QUIT"))
-    result.authenticated = False
     version = info.get("redis_version", "?")
-    result.detail = f"redis {version}, {keys} keys"
-    result.findings.append(
-        make_finding(
-            cat.PROBE_REDIS_OPEN,
-            f"INFO answered without AUTH: redis_version {version}, {keys} keys",
-            target=target.label,
-            details={"version": version, "keys": keys, "mode": info.get("redis_mode")},
-        )
+    result.exposed(
+        cat.PROBE_REDIS_OPEN,
+        f"INFO answered without AUTH: redis_version {version}, {keys} keys",
+        detail=f"redis {version}, {keys} keys",
+        details={"version": version, "keys": keys, "mode": info.get("redis_mode")},
     )
     return result
 
@@ -217,16 +219,12 @@ def probe_memcached(target: Target, timeout: float = DEFAULT_TIMEOUT) -> ProbeRe
         result.authenticated = True
         result.detail = "stats refused"
         return result
-    result.authenticated = False
     items = int(stats.get("curr_items", "0"))
-    result.detail = f"memcached {stats['version']}, {items} items"
-    result.findings.append(
-        make_finding(
-            cat.PROBE_MEMCACHED_OPEN,
-            f"stats answered without authentication: version {stats['version']}, {items} items",
-            target=target.label,
-            details={"version": stats["version"], "items": items},
-        )
+    result.exposed(
+        cat.PROBE_MEMCACHED_OPEN,
+        f"stats answered without authentication: version {stats['version']}, {items} items",
+        detail=f"memcached {stats['version']}, {items} items",
+        details={"version": stats["version"], "items": items},
     )
     return result
 
@@ -273,15 +271,11 @@ def probe_postgres(target: Target, timeout: float = DEFAULT_TIMEOUT, *, user: st
             raise ProbeError("no ReadyForQuery from PostgreSQL")
         with contextlib.suppress(OSError):
             connection.sendall(b"X\x00\x00\x00\x04")
-    result.authenticated = False
-    result.detail = f"PostgreSQL {version}: login as {user} without password"
-    result.findings.append(
-        make_finding(
-            cat.PROBE_POSTGRES_TRUST,
-            f"login as {user!r} accepted with no password (trust), server_version {version}",
-            target=target.label,
-            details={"version": version, "user": user},
-        )
+    result.exposed(
+        cat.PROBE_POSTGRES_TRUST,
+        f"login as {user!r} accepted with no password (trust), server_version {version}",
+        detail=f"PostgreSQL {version}: login as {user} without password",
+        details={"version": version, "user": user},
     )
     return result
 
@@ -349,15 +343,11 @@ def probe_mysql(target: Target, timeout: float = DEFAULT_TIMEOUT, *, user: str =
         result.authenticated = True
         result.detail = f"{version}: empty password refused"
         return result
-    result.authenticated = False
-    result.detail = f"{version}: {user} with empty password accepted"
-    result.findings.append(
-        make_finding(
-            cat.PROBE_MYSQL_EMPTY_ROOT,
-            f"login as {user!r} with an empty password accepted over TCP, server {version}",
-            target=target.label,
-            details={"version": version, "user": user},
-        )
+    result.exposed(
+        cat.PROBE_MYSQL_EMPTY_ROOT,
+        f"login as {user!r} with an empty password accepted over TCP, server {version}",
+        detail=f"{version}: {user} with empty password accepted",
+        details={"version": version, "user": user},
     )
     return result
 
@@ -438,15 +428,11 @@ def probe_rabbitmq(
         result.authenticated = True
         result.detail = f"{product}: {user} refused"
         return result
-    result.authenticated = False
-    result.detail = f"{product}: default {user}/{password} accepted"
-    result.findings.append(
-        make_finding(
-            cat.PROBE_RABBITMQ_GUEST,
-            f"AMQP login with the default user {user!r} and its default password accepted ({product})",
-            target=target.label,
-            details={"product": product},
-        )
+    result.exposed(
+        cat.PROBE_RABBITMQ_GUEST,
+        f"AMQP login with the default user {user!r} and its default password accepted ({product})",
+        detail=f"{product}: default {user}/{password} accepted",
+        details={"product": product},
     )
     return result
 
@@ -486,23 +472,19 @@ def probe_elasticsearch(target: Target, timeout: float = DEFAULT_TIMEOUT) -> Pro
         raise ProbeError("not an Elasticsearch/OpenSearch endpoint")
     documents = sum(int(row.get("docs.count") or 0) for row in rows if isinstance(row, dict))
     size = sum(int(row.get("store.size") or 0) for row in rows if isinstance(row, dict))
-    result.authenticated = False
     number = version.get("number", "?")
-    result.detail = f"{product} {number}: {len(rows)} indices, {documents} documents"
-    result.findings.append(
-        make_finding(
-            cat.PROBE_ES_OPEN,
-            f"{product} {number} lists {len(rows)} indices holding {documents} documents ({size} bytes) "
-            "to anyone without credentials",
-            target=target.label,
-            details={
-                "product": product,
-                "version": number,
-                "indices": len(rows),
-                "documents": documents,
-                "bytes": size,
-            },
-        )
+    result.exposed(
+        cat.PROBE_ES_OPEN,
+        f"{product} {number} lists {len(rows)} indices holding {documents} documents ({size} bytes) "
+        "to anyone without credentials",
+        detail=f"{product} {number}: {len(rows)} indices, {documents} documents",
+        details={
+            "product": product,
+            "version": number,
+            "indices": len(rows),
+            "documents": documents,
+            "bytes": size,
+        },
     )
     return result
 
@@ -520,15 +502,11 @@ def probe_kibana(target: Target, timeout: float = DEFAULT_TIMEOUT) -> ProbeResul
     if response.status_code != 200 or not isinstance(status, dict):
         raise ProbeError("not a Kibana endpoint")
     version = (status.get("version") or {}).get("number", "?") if isinstance(status.get("version"), dict) else "?"
-    result.authenticated = False
-    result.detail = f"Kibana {version} open"
-    result.findings.append(
-        make_finding(
-            cat.PROBE_KIBANA_OPEN,
-            f"/api/status answered without credentials (Kibana {version})",
-            target=target.label,
-            details={"version": version},
-        )
+    result.exposed(
+        cat.PROBE_KIBANA_OPEN,
+        f"/api/status answered without credentials (Kibana {version})",
+        detail=f"Kibana {version} open",
+        details={"version": version},
     )
     return result
 
@@ -548,27 +526,19 @@ def probe_couchdb(target: Target, timeout: float = DEFAULT_TIMEOUT) -> ProbeResu
     names = _json(databases) if databases.status_code == 200 else None
     count = len(names) if isinstance(names, list) else None
     if config.status_code == 200 and isinstance(_json(config), dict):
-        result.authenticated = False
-        result.detail = f"CouchDB {version}: admin party"
-        result.findings.append(
-            make_finding(
-                cat.PROBE_COUCH_OPEN,
-                f"CouchDB {version} serves its configuration to anonymous users"
-                + (f"; {count} databases listed" if count is not None else ""),
-                target=target.label,
-                details={"version": version, "databases": count},
-            )
+        result.exposed(
+            cat.PROBE_COUCH_OPEN,
+            f"CouchDB {version} serves its configuration to anonymous users"
+            + (f"; {count} databases listed" if count is not None else ""),
+            detail=f"CouchDB {version}: admin party",
+            details={"version": version, "databases": count},
         )
     elif count is not None:
-        result.authenticated = False
-        result.detail = f"CouchDB {version}: {count} databases listed anonymously"
-        result.findings.append(
-            make_finding(
-                cat.PROBE_COUCH_DBS,
-                f"CouchDB {version} lists {count} databases to anonymous users",
-                target=target.label,
-                details={"version": version, "databases": count},
-            )
+        result.exposed(
+            cat.PROBE_COUCH_DBS,
+            f"CouchDB {version} lists {count} databases to anonymous users",
+            detail=f"CouchDB {version}: {count} databases listed anonymously",
+            details={"version": version, "databases": count},
         )
     else:
         result.authenticated = True
@@ -612,15 +582,11 @@ def probe_s3(target: Target, timeout: float = DEFAULT_TIMEOUT, *, max_buckets: i
                 continue
             listable += 1
             objects += sum(1 for element in tree.iter() if _local(element.tag) == "Contents")
-    result.authenticated = False
-    result.detail = f"{len(buckets)} buckets, {listable} listable, {objects} objects seen"
-    result.findings.append(
-        make_finding(
-            cat.PROBE_S3_ANONYMOUS,
-            f"unsigned requests list {len(buckets)} buckets; {listable} list their objects ({objects} seen)",
-            target=target.label,
-            details={"buckets": len(buckets), "listable": listable, "objects": objects},
-        )
+    result.exposed(
+        cat.PROBE_S3_ANONYMOUS,
+        f"unsigned requests list {len(buckets)} buckets; {listable} list their objects ({objects} seen)",
+        detail=f"{len(buckets)} buckets, {listable} listable, {objects} objects seen",
+        details={"buckets": len(buckets), "listable": listable, "objects": objects},
     )
     return result
 
@@ -656,16 +622,12 @@ def probe_mongodb(target: Target, timeout: float = DEFAULT_TIMEOUT) -> ProbeResu
         return result
     databases = listing.get("databases") or []
     total = listing.get("totalSize", 0)
-    result.authenticated = False
-    result.detail = f"MongoDB wire {wire}: {len(databases)} databases, {total} bytes"
-    result.findings.append(
-        make_finding(
-            cat.PROBE_MONGO_OPEN,
-            f"listDatabases answered without authentication: {len(databases)} databases, {total} bytes "
-            f"(maxWireVersion {wire})",
-            target=target.label,
-            details={"databases": len(databases), "bytes": total, "max_wire_version": wire},
-        )
+    result.exposed(
+        cat.PROBE_MONGO_OPEN,
+        f"listDatabases answered without authentication: {len(databases)} databases, {total} bytes "
+        f"(maxWireVersion {wire})",
+        detail=f"MongoDB wire {wire}: {len(databases)} databases, {total} bytes",
+        details={"databases": len(databases), "bytes": total, "max_wire_version": wire},
     )
     return result
 
