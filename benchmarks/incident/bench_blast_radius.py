@@ -30,6 +30,8 @@ import psycopg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from casevault.access.actor import Actor
+from casevault.access.rls import bind_actor
 from casevault.db import Database
 from casevault.db.migrate import upgrade
 from casevault.incident import BlastModel, build_query, compute_blast_radius
@@ -150,7 +152,11 @@ def generate(events: int, chunk: int) -> None:
         # The chain head (ORDER BY seq DESC LIMIT 1) needs the primary key; the report needs the other two.
         conn.execute("ALTER TABLE audit_events ADD CONSTRAINT pk_audit_events PRIMARY KEY (seq)")
         conn.execute("CREATE INDEX ix_audit_events_actor_time ON audit_events (actor_id, occurred_at)")
-        conn.execute("CREATE INDEX ix_audit_subjects_event_seq ON audit_subjects (event_seq)")
+        # As migration 0008 ships it: the columns the report reads ride along in the index (ADR 0601).
+        conn.execute(
+            "CREATE INDEX ix_audit_subjects_event_seq ON audit_subjects (event_seq)"
+            " INCLUDE (customer_id, case_id, exposure)"
+        )
         console.print(f"indexes built in {time.perf_counter() - started:.0f} s")
         conn.execute("VACUUM (ANALYZE) audit_events")
         conn.execute("VACUUM (ANALYZE) audit_subjects")
@@ -163,6 +169,8 @@ def generate(events: int, chunk: int) -> None:
 
 def _time_report(db: Database, model: BlastModel, actor: str, since: datetime, until: datetime) -> tuple[float, int]:
     with db.sessions() as session:
+        # As `casevault incident blast-radius` runs it: the operator's CLI transaction (migration 0009's read path).
+        bind_actor(session, Actor.cli("bench"))
         started = time.perf_counter()
         query = build_query(session, actor_name=actor, model=model, since=since, until=until)
         report = compute_blast_radius(session, query)

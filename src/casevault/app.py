@@ -18,10 +18,11 @@ from casevault.audit import api as audit_api
 from casevault.audit.checkpoints import Ed25519Signer, enable_auto_checkpoints
 from casevault.cases import api as cases_api
 from casevault.config import Settings
-from casevault.crypto.keyring import Keyring
+from casevault.crypto.keyring import KeyMismatch, Keyring, require_matching_key
 from casevault.crypto.providers import KeyProvider, LocalKeyFile
 from casevault.db.migrate import require_current_schema
 from casevault.db.session import Database
+from casevault.detection import api as detection_api
 from casevault.identity import api as identity_api
 from casevault.incident import api as incident_api
 from casevault.web import console as web_console
@@ -41,10 +42,15 @@ def create_app(
     database: Database | None = None,
     key_provider: KeyProvider | None = None,
 ) -> FastAPI:
-    """Build the ASGI app: check keys and schema, mount routes, and refuse routes without a permission."""
+    """Build the ASGI app: check the schema and that the key opens its data, mount routes, refuse undeclared ones."""
     provider = key_provider if key_provider is not None else LocalKeyFile(settings.resolved_key_file)
     db = database if database is not None else Database(settings.resolved_database_url)
     require_current_schema(db)
+    with db.sessions() as session:
+        try:
+            require_matching_key(session, provider)
+        except KeyMismatch as exc:
+            raise StartupError(str(exc)) from exc
     # Sign the chain head every N events, so truncating the trail past a checkpoint is detectable.
     enable_auto_checkpoints(db, Ed25519Signer.from_provider(provider), every=settings.audit_checkpoint_every)
     # Reads are charged against the configured per-role budgets (the inline containment of a stolen session).
@@ -70,7 +76,7 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (identity_api, cases_api, audit_api, incident_api, access_api):
+    for module in (identity_api, cases_api, audit_api, incident_api, access_api, detection_api):
         app.include_router(module.router, prefix=API_PREFIX)
     web_console.install(app)
 

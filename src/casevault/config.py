@@ -22,7 +22,8 @@ class ReadBudgetLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    opened_soft_hour: int = Field(default=20, ge=1)
+    # Ten new customers an hour before a step-up: an attacker riding a stolen cookie (no second factor) stops there.
+    opened_soft_hour: int = Field(default=10, ge=1)
     opened_hard_hour: int = Field(default=40, ge=1)
     opened_soft_day: int = Field(default=80, ge=1)
     opened_hard_day: int = Field(default=150, ge=1)
@@ -30,6 +31,9 @@ class ReadBudgetLimits(BaseModel):
     listed_hard_hour: int = Field(default=400, ge=1)
     listed_soft_day: int = Field(default=600, ge=1)
     listed_hard_day: int = Field(default=1500, ge=1)
+    # Refusals at the soft limit within an hour, with no step-up since, that contain the account as the hard
+    # limit does: a person steps up when asked; a thief without the second factor keeps trying.
+    soft_refusals_to_contain: int = Field(default=5, ge=1)
 
     @model_validator(mode="after")
     def _soft_below_hard(self) -> ReadBudgetLimits:
@@ -95,7 +99,7 @@ class Settings(BaseSettings):
         default_factory=lambda: {
             "agent": ReadBudgetLimits(),
             "supervisor": ReadBudgetLimits(
-                opened_soft_hour=40,
+                opened_soft_hour=20,
                 opened_hard_hour=80,
                 opened_soft_day=160,
                 opened_hard_day=300,

@@ -67,15 +67,22 @@ class _PlainFormatter(logging.Formatter):
 
 
 def configure_logging(
-    *, log_format: LogFormat = LogFormat.PLAIN, log_dir: Path | None = None, level: int = logging.INFO
+    *,
+    log_format: LogFormat = LogFormat.PLAIN,
+    log_dir: Path | None = None,
+    level: int = logging.INFO,
+    file_name: str = LOG_FILE_NAME,
 ) -> Path | None:
-    """Route casevault's and uvicorn's loggers to stderr (and `log_dir`/casevault.log); returns the log file."""
+    """Route casevault's and uvicorn's loggers to stderr (and `log_dir`/`file_name`); returns the log file.
+
+    One file per process: rotation is not safe across processes (`serve --workers` gives each worker its own).
+    """
     formatter: logging.Formatter = _JsonFormatter() if log_format is LogFormat.JSON else _PlainFormatter()
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     log_file: Path | None = None
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        log_file = log_dir / LOG_FILE_NAME
+        log_file = log_dir / file_name
         # Create it owner-only before the handler opens it: logs are operational data, not for everyone.
         os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         handlers.append(

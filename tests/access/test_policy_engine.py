@@ -263,13 +263,14 @@ def test_a_missing_schema_or_empty_policy_set_stops_start_up(tmp_path: Path) -> 
 
 
 def test_facts_that_do_not_fit_the_schema_fail_closed() -> None:
+    # Resource entities are checked against the schema once, at start-up: a mismatch stops the engine there.
     schema = (POLICY_DIR / "casevault.cedarschema").read_text().replace("  customer: Customer,\n", "")
     policies = {path.name: path.read_text() for path in POLICY_DIR.glob("*.cedar")}
-    strict = PolicyEngine(policies, schema)
-    evaluation = strict.evaluate(ALICE, Permission.CASE_READ, case(BILLING, ALICE))
-    assert evaluation.decision == Denied("policy:invalid-request")
-    assert evaluation.errors  # the cause is kept for the audit log / operator
-    assert strict.authorize(ALICE, Permission.CASE_EXPORT, QueueRef(BILLING)) == Denied("forbid:guard.no-agent-export")
+    with pytest.raises(PolicyError, match="CaseFacts entities do not fit the schema"):
+        PolicyEngine(policies, schema)
+    # What the request itself gets wrong (a resource type the action does not take) still fails closed per call.
+    engine = PolicyEngine.from_directory()
+    assert engine.authorize(SUE, Permission.CASE_EXPORT, case(BILLING)) == Denied("policy:invalid-request")
 
 
 def test_evaluate_each_matches_one_by_one(engine: PolicyEngine) -> None:
@@ -288,3 +289,46 @@ def test_evaluate_each_matches_one_by_one(engine: PolicyEngine) -> None:
     assert engine.evaluate_each(ALICE, Permission.CASE_READ, []) == []
     mixed = engine.evaluate_each(SUE, Permission.CASE_EXPORT, [QueueRef(BILLING), case(BILLING)])
     assert [e.decision for e in mixed] == [Allowed(via="export.supervised-queue"), Denied("policy:invalid-request")]
+
+
+def test_slicing_by_action_changes_no_decision_and_no_reason(engine: PolicyEngine) -> None:
+    """The engine hands Cedar only the policies whose action scope can match; the whole set must agree on
+    every decision and every determining policy, for every action, principal, resource and context."""
+    import cedarpy
+
+    from casevault.access import policy as policy_module
+
+    text = "\n".join(path.read_text() for path in sorted(POLICY_DIR.glob("*.cedar")))
+    whole = cedarpy.PolicySet.from_str(text)
+    schema = cedarpy.Schema.from_str((POLICY_DIR / "casevault.cedarschema").read_text())
+    grant = AccessGrantFacts(uuid.uuid4(), ALICE.staff_id)
+    resources = [
+        case(BILLING),
+        case(BILLING, ALICE),
+        case(TECH, BOB),
+        CustomerRef(uuid.uuid4()),
+        QueueRef(BILLING),
+        PLATFORM,
+        grant,
+    ]
+    contexts = [RequestFacts(), RequestFacts(step_up=True, reason=True), RequestFacts(break_glass=True, reason=True)]
+    compared = 0
+    for principal in (ALICE, BOB, SUE, TOM, OLGA, ADAM):
+        for permission in Permission:
+            for resource in resources:
+                for context in contexts:
+                    got = engine.evaluate(principal, permission, resource, context)
+                    uid, entity = policy_module._resource(resource)
+                    entities = f"[{policy_module._principal_json(principal)}{',' + entity if entity else ''}]"
+                    request = policy_module._request(principal, permission, uid, context)
+                    expected = cedarpy.is_authorized(request, whole, entities, schema)
+                    ids = engine._annotations(text)[0]
+                    want = sorted(ids.get(reason, reason) for reason in expected.diagnostics.reasons)
+                    assert (bool(got.decision), list(got.determining)) == (expected.allowed, want), (
+                        principal.role,
+                        permission,
+                        resource,
+                        context,
+                    )
+                    compared += 1
+    assert compared == 6 * len(Permission) * len(resources) * len(contexts)

@@ -21,6 +21,7 @@ from casevault.audit.events import AuditAction, Exposure
 from casevault.audit.models import AuditEvent
 from casevault.audit.trail import Subject, record
 from casevault.config import ReadBudgetLimits, Settings
+from casevault.detection.models import Alert, AlertKind, Severity
 from casevault.errors import PermissionDenied
 from casevault.identity.models import Staff, StaffStatus
 
@@ -97,6 +98,10 @@ def test_reveals_are_budgeted_per_hour(world: BudgetWorld) -> None:
         # The revealed customer counts as read.
         assert read_usage(session, world.agent_id).opened_hour == 1
     assert exceeded.detail == {"budget": "reveal", "limit": 2, "reveals_hour": 2}
+    # Refused at the reveal limit is a reason to tell the security team (a thief with the factor stops here).
+    with world.db.sessions() as session:
+        alerts = session.scalars(select(Alert).where(Alert.subject_staff_id == world.agent_id)).all()
+    assert [(alert.kind, alert.severity) for alert in alerts] == [(AlertKind.READ_BUDGET_EXCEEDED, Severity.MEDIUM)]
 
 
 def test_operators_and_the_platform_are_not_budgeted(world: BudgetWorld) -> None:

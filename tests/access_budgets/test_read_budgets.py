@@ -99,6 +99,30 @@ def test_over_the_soft_limit_a_new_customer_needs_a_fresh_step_up(world: BudgetW
 
 
 @pytest.mark.postgres
+def test_refusing_step_up_again_and_again_contains_the_account(world: BudgetWorld) -> None:
+    # A person asked for a step-up gives one; a thief holding only the cookie keeps asking for new customers.
+    client, _csrf = world.sign_in()
+    for number in world.cases[:3]:
+        assert client.get(f"/api/v1/cases/{number}").status_code == 200
+    for number in world.cases[3:7]:
+        assert client.get(f"/api/v1/cases/{number}").status_code == 401
+    stopped = client.get(f"/api/v1/cases/{world.cases[7]}")
+    assert stopped.status_code == 429
+    assert stopped.json()["error"]["code"] == "read_budget_exceeded"
+    assert client.get(f"/api/v1/cases/{world.cases[0]}").status_code == 401
+    with world.db.sessions() as session:
+        assert session.get_one(Staff, world.agent_id).status == StaffStatus.SUSPENDED
+    [exceeded] = _actions(world, "budget.exceeded")
+    assert exceeded.detail["over"] == ["opened_hour", "soft_refusals"]
+    assert exceeded.detail["opened_hour"] == 4  # three read, the fourth asked for: nothing past the soft limit
+    assert _alerts(world) == [
+        (AlertKind.READ_BUDGET_EXCEEDED, Severity.MEDIUM),
+        (AlertKind.READ_BUDGET_EXCEEDED, Severity.HIGH),
+    ]
+    assert {event.target_id for event in _actions(world, "case.viewed")} == set(world.cases[:3])
+
+
+@pytest.mark.postgres
 def test_over_the_hard_limit_the_session_is_contained(world: BudgetWorld) -> None:
     client, csrf = world.sign_in()
     world.clock.advance(timedelta(minutes=10))

@@ -186,6 +186,7 @@ PATH_VALUES: dict[str, Callable[[Target], str]] = {
     "incident_id": _uuid,
     "grant_id": _uuid,
     "break_glass_id": _uuid,
+    "alert_id": _uuid,
 }
 
 # Valid request bodies, so an allowed caller gets 2xx rather than 422. Endpoints not listed send no body.
@@ -233,6 +234,8 @@ BODIES: dict[tuple[str, str], Callable[[Target], dict[str, Any]]] = {
     ("POST", "/api/v1/access/grants"): lambda t: {"case": t.case, "reason": "customer called about this case"},
     ("POST", "/api/v1/access/break-glass"): lambda t: {"case": t.case, "reason": "fraud investigation, urgent"},
     ("POST", "/api/v1/access/break-glass/{break_glass_id}/review"): lambda _t: {"note": "reviewed, justified"},
+    ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): lambda _t: {"note": "looking into it with the team"},
+    ("POST", "/api/v1/alerts/{alert_id}/close"): lambda _t: {"note": "checked: the agent was on shift"},
 }
 # Query parameters an endpoint needs to do its work (otherwise allowed callers would get 422).
 QUERIES: dict[tuple[str, str], dict[str, str]] = {

@@ -92,13 +92,13 @@ def test_token_scopes_must_exist_and_fit_the_role(target: list[str]) -> None:
     _run("staff", "create", "--username", "erin", "--display-name", "Erin", "--role", "security_officer", *target)
     base = ["token", "create", "--username", "erin", "--name", "t", *target]
 
-    beyond_role = _run(*base, "--scope", "case:read")
+    beyond_role = _run(*base, "--scope", "case:assign")
     unknown = _run(*base, "--scope", "case:delete_everything")
     missing = _run(*base)
     no_such_user = _run("token", "create", "--username", "nobody", "--name", "t", "--scope", "audit:read", *target)
 
     assert beyond_role[0] == 2
-    assert "does not hold case:read" in beyond_role[1]
+    assert "does not hold case:assign" in beyond_role[1]
     assert unknown[0] == 2
     assert "unknown scope" in unknown[1]
     assert missing[0] == 2

@@ -3,83 +3,36 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import pyotp
 import pytest
+from console_world import BASE_URL, CASE_LINK, CSRF, Seeded, api, fresh, items, password_step, seed_demo, sign_in
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from casevault.app import create_app
-from casevault.cli import app as cli_app
 from casevault.config import Settings
 from casevault.web import CONTENT_SECURITY_POLICY
 from casevault.web.console import PAGE_SIZE
 from casevault.web.rendering import Segment, segments
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-CASE_LINK = re.compile(r'href="/cases/(CV-\d{4}-\d+)"')
-
-
-@dataclass(frozen=True)
-class Seeded:
-    data_dir: Path
-    password: str
-    totp: dict[str, str]
-    tokens: dict[str, str]
-
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
-    data_dir = tmp_path_factory.mktemp("console-pages") / "demo"
-    result = CliRunner().invoke(
-        cli_app, ["demo", "--data-dir", str(data_dir), "--no-serve", "--cases", "30", "--customers", "8"]
-    )
-    assert result.exit_code == 0, result.output
-    password = re.search(r"with password (\S+) ", result.output)
-    assert password is not None
-    return Seeded(
-        data_dir=data_dir,
-        password=password.group(1),
-        totp=dict(re.findall(r"^\s+(\w+)\s+totp ([A-Z2-7]+)$", result.output, re.MULTILINE)),
-        tokens=dict(re.findall(r"^\s+(\w+)\s+(cvt_\S+)$", result.output, re.MULTILINE)),
-    )
+    return seed_demo(tmp_path_factory.mktemp("console-pages") / "demo", cases=30, customers=8)
 
 
 @pytest.fixture(scope="module")
 def app_client(seeded: Seeded) -> Iterator[TestClient]:
     settings = Settings(data_dir=seeded.data_dir, demo=True, cookie_secure=False)
-    with TestClient(create_app(settings), base_url="http://127.0.0.1:8000", follow_redirects=False) as client:
+    with TestClient(create_app(settings), base_url=BASE_URL, follow_redirects=False) as client:
         yield client
 
 
-def _fresh(app_client: TestClient) -> TestClient:
-    """A second browser on the same app (its own cookie jar)."""
-    return TestClient(app_client.app, base_url="http://127.0.0.1:8000", follow_redirects=False)
-
-
-def _password_step(client: TestClient, username: str, password: str) -> None:
-    form = client.get("/sign-in")
-    token = CSRF.search(form.text)
-    assert token is not None
-    response = client.post("/sign-in", data={"username": username, "password": password, "csrf_token": token[1]})
-    assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/sign-in/code"
-
-
 def _sign_in(client: TestClient, seeded: Seeded, username: str, *, step_ahead: int = 0) -> None:
-    _password_step(client, username, seeded.password)
-    page = client.get("/sign-in/code")
-    token = CSRF.search(page.text)
-    assert token is not None
     # Each TOTP step signs in once per account; a second browser uses the next step (inside the ±1 window).
-    code = pyotp.TOTP(seeded.totp[username]).at(time.time() + 30 * step_ahead)
-    response = client.post("/sign-in/code", data={"code": code, "csrf_token": token[1]})
-    assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/queue"
+    landing = sign_in(client, seeded, username, step_ahead=step_ahead)
+    # Everyone starts at the queue; security officers, who work no cases, at the audit trail.
+    assert landing == ("/security/audit" if username == "sofia" else "/queue")
 
 
 @pytest.fixture(scope="module")
@@ -88,21 +41,12 @@ def alice(app_client: TestClient, seeded: Seeded) -> TestClient:
     return app_client
 
 
-def _api(client: TestClient, seeded: Seeded, username: str, path: str) -> dict[str, object]:
-    response = client.get(f"/api/v1{path}", headers={"Authorization": f"Bearer {seeded.tokens[username]}"})
-    assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
-    return body
-
-
 def _numbers(client: TestClient, seeded: Seeded, username: str) -> set[str]:
-    items = _api(client, seeded, username, "/cases?limit=100")["items"]
-    assert isinstance(items, list)
-    return {item["number"] for item in items}
+    return {str(item["number"]) for item in items(client, seeded, username, "/cases?limit=100")}
 
 
 def test_unsigned_visitor_is_sent_to_sign_in_and_every_page_has_the_csp(app_client: TestClient) -> None:
-    client = _fresh(app_client)
+    client = fresh(app_client)
     for path in ("/", "/queue", "/cases/CV-2026-000001"):
         response = client.get(path)
         assert response.status_code == 303
@@ -117,7 +61,7 @@ def test_unsigned_visitor_is_sent_to_sign_in_and_every_page_has_the_csp(app_clie
 
 
 def test_sign_in_form_needs_its_own_csrf_token(app_client: TestClient, seeded: Seeded) -> None:
-    client = _fresh(app_client)
+    client = fresh(app_client)
     client.get("/sign-in")
     response = client.post("/sign-in", data={"username": "bruno", "password": seeded.password, "csrf_token": "forged"})
     assert response.status_code == 400
@@ -125,7 +69,7 @@ def test_sign_in_form_needs_its_own_csrf_token(app_client: TestClient, seeded: S
 
 
 def test_wrong_password_shows_the_form_again_without_a_session(app_client: TestClient) -> None:
-    client = _fresh(app_client)
+    client = fresh(app_client)
     token = CSRF.search(client.get("/sign-in").text)
     assert token is not None
     response = client.post(
@@ -137,8 +81,8 @@ def test_wrong_password_shows_the_form_again_without_a_session(app_client: TestC
 
 
 def test_a_password_only_session_sees_only_the_code_page(app_client: TestClient, seeded: Seeded) -> None:
-    client = _fresh(app_client)
-    _password_step(client, "bruno", seeded.password)
+    client = fresh(app_client)
+    assert password_step(client, "bruno", seeded.password) == "/sign-in/code"
     case_of_bruno = sorted(_numbers(client, seeded, "bruno"))[0]
     for path in ("/queue", f"/cases/{case_of_bruno}", "/cases/CV-2026-999999"):
         response = client.get(path)
@@ -152,22 +96,27 @@ def test_a_password_only_session_sees_only_the_code_page(app_client: TestClient,
     assert "not accepted" in wrong.text
 
 
-def test_queue_lists_exactly_my_scope_and_filters_by_status(alice: TestClient, seeded: Seeded) -> None:
+def test_my_queue_lists_my_cases_and_the_team_queue_my_scope(alice: TestClient, seeded: Seeded) -> None:
     page = alice.get("/queue")
     assert page.status_code == 200
-    assert set(CASE_LINK.findall(page.text)) == _numbers(alice, seeded, "alice")
+    mine = api(alice, seeded, "alice", "/cases?limit=100&assignee=me")["items"]
+    assert isinstance(mine, list)
+    assert set(CASE_LINK.findall(page.text)) == {item["number"] for item in mine}
+    team = alice.get("/team")
+    assert team.status_code == 200
+    assert set(CASE_LINK.findall(team.text)) == _numbers(alice, seeded, "alice")
     closed = alice.get("/queue?status=closed")
     assert closed.status_code == 200
     badges = re.findall(r'class="badge badge-(\w+)"', closed.text)
     assert set(badges) <= {"closed"}
     bad = alice.get("/queue?status=exploded")
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     assert bad.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
 
 
 def test_case_page_shows_chips_and_masked_customer_never_tokens(alice: TestClient, seeded: Seeded) -> None:
     number = sorted(_numbers(alice, seeded, "alice"))[0]
-    detail = _api(alice, seeded, "alice", f"/cases/{number}")
+    detail = api(alice, seeded, "alice", f"/cases/{number}")
     page = alice.get(f"/cases/{number}")
     assert page.status_code == 200
     description = str(detail["description"])
@@ -184,22 +133,21 @@ def test_case_page_shows_chips_and_masked_customer_never_tokens(alice: TestClien
 
 
 def _open_case(client: TestClient, seeded: Seeded, username: str) -> str:
-    items = _api(client, seeded, username, "/cases?limit=100")["items"]
-    assert isinstance(items, list)
-    numbers = sorted(str(item["number"]) for item in items if item["status"] != "closed")
+    listed = items(client, seeded, username, "/cases?limit=100")
+    numbers = sorted(str(item["number"]) for item in listed if item["status"] != "closed")
     assert numbers, f"the demo should give {username} a case that is not closed"
     return numbers[0]
 
 
 def test_internal_note_needs_the_form_csrf_token_and_is_redacted(alice: TestClient, seeded: Seeded) -> None:
     number = _open_case(alice, seeded, "alice")
-    before = _api(alice, seeded, "alice", f"/cases/{number}/notes")["items"]
+    before = api(alice, seeded, "alice", f"/cases/{number}/notes")["items"]
     assert isinstance(before, list)
     text = "Customer asked for replies at kim.lee@example.org only."
 
     forged = alice.post(f"/cases/{number}/notes", data={"body": text, "csrf_token": "forged"})
     assert forged.status_code == 403
-    assert _api(alice, seeded, "alice", f"/cases/{number}/notes")["items"] == before
+    assert api(alice, seeded, "alice", f"/cases/{number}/notes")["items"] == before
     empty = alice.post(
         f"/cases/{number}/notes",
         data={"body": "   ", "csrf_token": CSRF.findall(alice.get(f"/cases/{number}").text)[-1]},
@@ -211,7 +159,7 @@ def test_internal_note_needs_the_form_csrf_token_and_is_redacted(alice: TestClie
     added = alice.post(f"/cases/{number}/notes", data={"body": text, "csrf_token": token})
     assert added.status_code == 303
     assert added.headers["location"] == f"/cases/{number}#notes"
-    after = _api(alice, seeded, "alice", f"/cases/{number}/notes")["items"]
+    after = api(alice, seeded, "alice", f"/cases/{number}/notes")["items"]
     assert isinstance(after, list)
     assert len(after) == len(before) + 1
     assert after[-1]["visibility"] == "internal"
@@ -229,7 +177,7 @@ def test_public_reply_and_status_change_go_through_the_case_services(alice: Test
         f"/cases/{number}/notes", data={"body": "We are on it.", "visibility": "public", "csrf_token": token}
     )
     assert replied.status_code == 303
-    notes = _api(alice, seeded, "alice", f"/cases/{number}/notes")["items"]
+    notes = api(alice, seeded, "alice", f"/cases/{number}/notes")["items"]
     assert isinstance(notes, list)
     assert (notes[-1]["visibility"], notes[-1]["body"]) == ("public", "We are on it.")
     assert 'class="note note-public"' in alice.get(f"/cases/{number}").text
@@ -240,7 +188,7 @@ def test_public_reply_and_status_change_go_through_the_case_services(alice: Test
     target = "pending" if "pending" in offered else offered[0]
     moved = alice.post(f"/cases/{number}/status", data={"status": target, "csrf_token": token})
     assert moved.status_code == 303
-    assert _api(alice, seeded, "alice", f"/cases/{number}")["status"] == target
+    assert api(alice, seeded, "alice", f"/cases/{number}")["status"] == target
     # The same move again is not a transition the case allows from its new status.
     again = alice.post(f"/cases/{number}/status", data={"status": target, "csrf_token": token})
     assert again.status_code == 409
@@ -269,25 +217,31 @@ def test_a_form_stuffed_with_fields_is_refused_not_crashed(alice: TestClient, se
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
 
 
-def test_queue_pages_through_a_supervisors_cases(app_client: TestClient, seeded: Seeded) -> None:
-    client = _fresh(app_client)
+@pytest.fixture(scope="module")
+def maria(app_client: TestClient, seeded: Seeded) -> TestClient:
+    client = fresh(app_client)
     _sign_in(client, seeded, "maria")
+    return client
+
+
+def test_team_queue_pages_through_a_supervisors_cases(maria: TestClient, seeded: Seeded) -> None:
+    client = maria
     expected = _numbers(client, seeded, "maria")
     assert len(expected) > PAGE_SIZE, "the demo should give the supervisor more than one page"
-    first = client.get("/queue")
+    first = client.get("/team")
     assert len(CASE_LINK.findall(first.text)) == PAGE_SIZE
-    assert 'href="/queue?page=2"' in first.text
-    second = client.get("/queue?page=2")
-    assert 'href="/queue?page=1"' in second.text
+    assert 'href="/team?page=2"' in first.text
+    second = client.get("/team?page=2")
+    assert 'href="/team?page=1"' in second.text
     assert set(CASE_LINK.findall(first.text)) | set(CASE_LINK.findall(second.text)) == expected
 
 
-def test_a_role_without_case_read_gets_an_error_page_not_a_queue(app_client: TestClient, seeded: Seeded) -> None:
-    client = _fresh(app_client)
+def test_a_security_officer_sees_no_case_in_the_queue(app_client: TestClient, seeded: Seeded) -> None:
+    # Officers hold case:read for break-glass only: their own scope holds no case.
+    client = fresh(app_client)
     _sign_in(client, seeded, "sofia")
     response = client.get("/queue")
-    assert response.status_code == 403
-    assert "That did not work" in response.text
+    assert response.status_code == 200
     assert not CASE_LINK.findall(response.text)
     # The header still shows who is signed in, with a working sign-out form.
     assert "sofia" in response.text
@@ -295,7 +249,7 @@ def test_a_role_without_case_read_gets_an_error_page_not_a_queue(app_client: Tes
 
 
 def test_sign_out_ends_the_session(app_client: TestClient, seeded: Seeded) -> None:
-    client = _fresh(app_client)
+    client = fresh(app_client)
     _sign_in(client, seeded, "chen")
     queue = client.get("/queue")
     assert queue.status_code == 200
@@ -311,9 +265,13 @@ def test_sign_out_ends_the_session(app_client: TestClient, seeded: Seeded) -> No
         ("plain words", [Segment("plain words")]),
         (
             "mail [EMAIL_ADDRESS:6bbca656e2cd] now",
-            [Segment("mail "), Segment("6bbca6", entity_type="EMAIL_ADDRESS"), Segment(" now")],
+            [
+                Segment("mail "),
+                Segment("6bbca6", entity_type="EMAIL_ADDRESS", token="[EMAIL_ADDRESS:6bbca656e2cd]"),
+                Segment(" now"),
+            ],
         ),
-        ("[PERSON:a6e4]", [Segment("a6e4", entity_type="PERSON")]),
+        ("[PERSON:a6e4]", [Segment("a6e4", entity_type="PERSON", token="[PERSON:a6e4]")]),
         # Not a token: lower-case type, or no hex digest; left as text.
         ("[email:abcd] [PERSON:zz]", [Segment("[email:abcd] [PERSON:zz]")]),
     ],
@@ -323,7 +281,7 @@ def test_redacted_text_splits_into_text_and_chips(text: str, expected: list[Segm
 
 
 def test_my_sessions_lists_and_revokes_another_browser(app_client: TestClient, seeded: Seeded) -> None:
-    laptop, other = _fresh(app_client), _fresh(app_client)
+    laptop, other = fresh(app_client), fresh(app_client)
     _sign_in(laptop, seeded, "dana")
     _sign_in(other, seeded, "dana", step_ahead=1)
     page = laptop.get("/account/sessions")

@@ -94,13 +94,18 @@ def test_drill_on_demo_reports_what_the_audit_trail_shows_and_leaves_the_demo_al
     assert customers["opened_masked"] == len(opened)
     assert customers["listed_only"] == len(listed)
     assert customers["total"] == len(revealed | opened | listed) > 0
+    assert customers["obtained"] == len(revealed | opened)
     assert report["alerted"] == (alerts > 0)
-    # Every successful reveal is an audited reveal of one customer's field.
-    assert report["reveals_succeeded"] >= len(revealed) > 0
+    # The sign-in's own factor is not a step-up: a thief without the device unmasks nothing, and is asked.
+    assert report["reveals_succeeded"] == 0
+    assert revealed == set()
+    assert report["step_ups_refused"] >= report["requests"]["reveal"] > 0
     # Bulk endpoints never hand an agent data.
     for path in ("/customers", "/customers/export", "/cases/export", "/audit/events", "/organizations"):
         assert report["probes"][path] >= 400, path
-    assert report["target_met"] == (customers["total"] <= TARGET_MAX_CUSTOMERS and report["reveals_before_alert"] == 0)
+    assert customers["obtained"] <= TARGET_MAX_CUSTOMERS
+    assert report["target_met"] is True
+    assert result.exit_code == 0
 
 
 def test_read_budget_contains_the_stolen_session(demo_dir: Path, tmp_path: Path) -> None:
@@ -111,7 +116,8 @@ def test_read_budget_contains_the_stolen_session(demo_dir: Path, tmp_path: Path)
     report = run_stolen_session_drill(settings, agent="alice", keep_copy=kept)
 
     assert report.revoked
-    assert report.statuses.get("401", 0) == 1
+    # Every 401 but the last asked for a step-up; the last one is the revoked session.
+    assert report.statuses.get("401", 0) == report.step_ups_refused + 1
     assert report.alerted
     assert any(alert["kind"] == "budget.exceeded" for alert in report.alerts)
     status, _, exposures, alerts = _audit_state(kept, "alice")
@@ -120,6 +126,7 @@ def test_read_budget_contains_the_stolen_session(demo_dir: Path, tmp_path: Path)
     opened_or_revealed = exposures.get("opened", set()) | exposures.get("revealed", set())
     # Containment stops the session within one read of the hard limit.
     assert len(opened_or_revealed) <= limits.opened_hard_hour + 1
+    assert report.customers_obtained == len(opened_or_revealed)
     assert report.customers_total == len(opened_or_revealed | exposures.get("listed", set()))
     assert _audit_state(demo_dir, "alice")[0] == str(StaffStatus.ACTIVE)
 

@@ -11,13 +11,15 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from casevault.access.actor import Actor
 from casevault.app import StartupError, create_app
 from casevault.audit import AuditCheckpoint
 from casevault.audit.checkpoints import Ed25519Signer
 from casevault.audit.verify import verify
 from casevault.cases import api as cases_api
+from casevault.cases.services import create_customer
 from casevault.config import Settings
-from casevault.crypto import KeyFileError, LocalKeyFile
+from casevault.crypto import KeyFileError, Keyring, LocalKeyFile
 from casevault.db import Database
 from casevault.db.migrate import SchemaOutOfDate
 
@@ -76,6 +78,25 @@ def test_unmigrated_database_is_refused(tmp_path: Path, key_provider: LocalKeyFi
     settings = Settings(data_dir=tmp_path)
     with pytest.raises(SchemaOutOfDate, match="casevault init"):
         create_app(settings, key_provider=key_provider)
+
+
+def test_a_key_that_did_not_seal_the_database_is_refused(
+    settings: Settings, db: Database, key_provider: LocalKeyFile, tmp_path: Path
+) -> None:
+    # Every way of building the app refuses it (the CLI's `serve` turns this into a one-line error).
+    with db.unit_of_work() as session:
+        create_customer(
+            session,
+            keyring=Keyring(key_provider),
+            name="Ana Lima",
+            email="ana@example.br",
+            country="BR",
+            actor=Actor.system("test"),
+        )
+    other = LocalKeyFile.create(tmp_path / "other.key")
+    with pytest.raises(StartupError, match="not the key this database was sealed with"):
+        create_app(settings, database=db, key_provider=other)
+    create_app(settings, database=db, key_provider=key_provider)
 
 
 def test_app_signs_audit_checkpoints_as_the_chain_grows(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyotp
@@ -147,3 +147,13 @@ def sign_in_with_totp(client: TestClient, staff: Account, clock: FixedClock, pas
     assert second.status_code == 200, second.text
     token: str = second.json()["csrf_token"]
     return token
+
+
+def step_up_with_totp(client: TestClient, staff: Account, clock: FixedClock, token: str) -> str:
+    """A step-up on a signed-in session (the sign-in's own factor is none): moves the clock on to a fresh TOTP
+    step, answers it, and returns the rotated CSRF token."""
+    clock.advance(timedelta(seconds=30))
+    stepped = client.post("/api/v1/auth/step-up", json={"code": totp_now(staff, clock)}, headers=csrf(token))
+    assert stepped.status_code == 200, stepped.text
+    fresh: str = stepped.json()["csrf_token"]
+    return fresh

@@ -15,7 +15,7 @@ from casevault.db import Database
 from casevault.detection import Alert
 from casevault.identity import FixedClock
 
-from .conftest import PASSWORD, Browser, MakeStaff, csrf, sign_in_with_totp, totp_now
+from .conftest import PASSWORD, Browser, MakeStaff, csrf, sign_in_with_totp, step_up_with_totp, totp_now
 
 
 @pytest.mark.postgres
@@ -29,8 +29,8 @@ def test_mfa_reset_needs_a_second_admin_and_raises_an_alert(
     sign_in_with_totp(agent_browser, agent, clock)
 
     a, b = browser(), browser()
-    token_a = sign_in_with_totp(a, first_admin, clock)
-    token_b = sign_in_with_totp(b, second_admin, clock)
+    token_a = step_up_with_totp(a, first_admin, clock, sign_in_with_totp(a, first_admin, clock))
+    token_b = step_up_with_totp(b, second_admin, clock, sign_in_with_totp(b, second_admin, clock))
 
     created = a.post(
         "/api/v1/auth/mfa-resets", json={"username": "vic", "reason": "lost phone, ticket 4411"}, headers=csrf(token_a)

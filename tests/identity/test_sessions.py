@@ -178,9 +178,7 @@ def test_step_up_window(browser: Browser, make_staff: MakeStaff, clock: FixedClo
     staff = make_staff("kai", totp=True)
     client = browser()
     token = sign_in_with_totp(client, staff, clock)
-    # A TOTP sign-in is a fresh second-factor check: step-up holds for 5 minutes.
-    assert client.post("/api/v1/auth/recovery-codes", headers=csrf(token)).status_code == 200
-    clock.advance(timedelta(minutes=5, seconds=1))
+    # The sign-in's own second factor is not a step-up: a cookie stolen right after sign-in must not carry one.
     needed = client.post("/api/v1/auth/recovery-codes", headers=csrf(token))
     assert needed.status_code == 401
     assert needed.json()["error"]["code"] == "step_up_required"
@@ -190,7 +188,10 @@ def test_step_up_window(browser: Browser, make_staff: MakeStaff, clock: FixedClo
     stepped = client.post("/api/v1/auth/step-up", json={"code": totp_now(staff, clock)}, headers=csrf(token))
     assert stepped.status_code == 200, stepped.text
     token = stepped.json()["csrf_token"]
+    # A check made on the session holds for 5 minutes, then a new one is needed.
     assert client.post("/api/v1/auth/recovery-codes", headers=csrf(token)).status_code == 200
+    clock.advance(timedelta(minutes=5, seconds=1))
+    assert client.post("/api/v1/auth/recovery-codes", headers=csrf(token)).status_code == 401
     assert _reasons(db, "step_up.succeeded") == [None]
 
 

@@ -9,7 +9,10 @@ import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from incident_world import World, build_world
+from sqlalchemy import Connection, event, text
+from sqlalchemy.orm import Session, SessionTransaction
 
+from casevault.access.rls import SYSTEM_SETTING
 from casevault.audit import Ed25519Signer
 from casevault.crypto import Keyring, LocalKeyFile
 from casevault.db import Database
@@ -19,7 +22,21 @@ Tamper = Callable[[str, int], None]
 
 @pytest.fixture
 def world(db: Database, keyring: Keyring) -> World:
-    return build_world(db, keyring)
+    world = build_world(db, keyring)
+    _act_as_operator(db)
+    return world
+
+
+def _act_as_operator(db: Database) -> None:
+    """These tests call the incident services as the CLI does, as the operator at the shell: mark every
+    transaction as `casevault incident …` marks its own (the incident read path refuses anyone else)."""
+
+    if db.dialect != "postgresql":
+        return
+
+    @event.listens_for(db.sessions, "after_begin")
+    def _bind(_session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+        connection.execute(text(f"SELECT set_config('{SYSTEM_SETTING}', 'on', true)"))
 
 
 @pytest.fixture

@@ -12,6 +12,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
 from casevault.access.actor import Actor, AuthMethod
 from casevault.access.roles import Role
 from casevault.audit import AuditAction, AuditEvent, Exposure, Outcome, Subject, record
@@ -20,6 +23,8 @@ from casevault.crypto import Keyring
 from casevault.db import Database
 from casevault.db.base import utcnow
 from casevault.identity.models import ApiToken, Staff, StaffSession, TotpFactor
+from casevault.identity.sessions import ClientBinding, SessionTimeouts, create_session, csrf_token_for
+from casevault.identity.tokens import issue_token
 
 IP_ONE = "203.0.113.0/24"
 IP_TWO = "198.51.100.0/24"
@@ -258,3 +263,29 @@ EXPECTED_SCREEN: dict[str, Expected] = {
     "c4": ("listed", False, ("c4",), {SUBJECT: M}, 1, TWO, TWO, "e5", "e5"),
     "c5": ("listed", False, ("c5",), {SUBJECT: M}, 1, ONE, ONE, "e1", "e1"),
 }
+
+
+def token_for(db: Database, username: str, scopes: list[str]) -> dict[str, str]:
+    """Bearer headers for a new API token of `username`."""
+    with db.unit_of_work() as session:
+        staff = session.scalars(select(Staff).where(Staff.username == username)).one()
+        _row, secret = issue_token(session, staff, name="t", scopes=scopes, ttl=timedelta(days=1))
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def officer_session(db: Database, client: TestClient, *, stepped_up: bool) -> dict[str, str]:
+    """A real cookie session for the security officer, MFA complete, optionally stepped up just now."""
+    now = utcnow()
+    with db.unit_of_work() as session:
+        staff = session.scalars(select(Staff).where(Staff.username == "sofia")).one()
+        row, secret = create_session(
+            session,
+            staff,
+            binding=ClientBinding(ip_prefix=None, user_agent="testclient"),
+            now=now,
+            timeouts=SessionTimeouts(idle=timedelta(minutes=15), absolute=timedelta(hours=8)),
+        )
+        row.mfa_method, row.mfa_completed_at = "totp", now
+        row.stepped_up_at = now if stepped_up else None
+    client.cookies.set("casevault_session", secret)
+    return {"x-csrf-token": csrf_token_for(secret)}

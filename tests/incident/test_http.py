@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from incident_world import World
+from incident_world import World, officer_session, token_for
 from sqlalchemy import select
 
 from casevault.app import API_PREFIX, create_app
@@ -17,10 +16,7 @@ from casevault.audit import AuditEvent
 from casevault.config import Settings
 from casevault.crypto import LocalKeyFile
 from casevault.db import Database
-from casevault.db.base import utcnow
 from casevault.identity.models import Staff, StaffStatus
-from casevault.identity.sessions import ClientBinding, SessionTimeouts, create_session, csrf_token_for
-from casevault.identity.tokens import issue_token
 
 
 @pytest.fixture
@@ -30,33 +26,8 @@ def client(settings: Settings, db: Database, key_provider: LocalKeyFile) -> Iter
         yield test_client
 
 
-def _token(db: Database, username: str, scopes: list[str]) -> dict[str, str]:
-    with db.unit_of_work() as session:
-        staff = session.scalars(select(Staff).where(Staff.username == username)).one()
-        _row, secret = issue_token(session, staff, name="t", scopes=scopes, ttl=timedelta(days=1))
-    return {"Authorization": f"Bearer {secret}"}
-
-
-def _signed_in(db: Database, client: TestClient, *, stepped_up: bool) -> dict[str, str]:
-    """A real cookie session for the security officer, MFA complete, optionally stepped up just now."""
-    now = utcnow()
-    with db.unit_of_work() as session:
-        staff = session.scalars(select(Staff).where(Staff.username == "sofia")).one()
-        row, secret = create_session(
-            session,
-            staff,
-            binding=ClientBinding(ip_prefix=None, user_agent="testclient"),
-            now=now,
-            timeouts=SessionTimeouts(idle=timedelta(minutes=15), absolute=timedelta(hours=8)),
-        )
-        row.mfa_method, row.mfa_completed_at = "totp", now
-        row.stepped_up_at = now if stepped_up else None
-    client.cookies.set("casevault_session", secret)
-    return {"x-csrf-token": csrf_token_for(secret)}
-
-
 def test_blast_radius_for_a_security_officer(world: World, db: Database, client: TestClient) -> None:
-    headers = _token(db, "sofia", ["incident:manage"])
+    headers = token_for(db, "sofia", ["incident:manage"])
     response = client.post(
         f"{API_PREFIX}/incidents/blast-radius", json={"actor": "mallory", "model": "screen"}, headers=headers
     )
@@ -81,7 +52,7 @@ BAD_INPUT = [
 
 
 def test_bad_input(world: World, db: Database, client: TestClient) -> None:
-    headers = _token(db, "sofia", ["incident:manage"])
+    headers = token_for(db, "sofia", ["incident:manage"])
     for payload, status, message in BAD_INPUT:
         response = client.post(f"{API_PREFIX}/incidents/blast-radius", json=payload, headers=headers)
         assert response.status_code == status, payload
@@ -90,14 +61,14 @@ def test_bad_input(world: World, db: Database, client: TestClient) -> None:
     assert unknown.status_code == 404
     assert unknown.json()["error"]["message"] == "unknown incident"
     # Agents cannot run it.
-    agent = _token(db, "bob", ["case:read"])
+    agent = token_for(db, "bob", ["case:read"])
     assert (
         client.post(f"{API_PREFIX}/incidents/blast-radius", json={"actor": "mallory"}, headers=agent).status_code == 403
     )
 
 
 def test_record_show_verify_contain_and_export(world: World, db: Database, client: TestClient) -> None:
-    token = _token(db, "sofia", ["incident:manage"])
+    token = token_for(db, "sofia", ["incident:manage"])
     created = client.post(
         f"{API_PREFIX}/incidents", json={"actor": "mallory", "reason": "customer phishing reports"}, headers=token
     )
@@ -112,11 +83,11 @@ def test_record_show_verify_contain_and_export(world: World, db: Database, clien
     # Tokens cannot export contacts; neither can a session without a fresh second factor.
     export_url = f"{API_PREFIX}/incidents/{incident['id']}/notifications"
     assert client.post(export_url, json={"format": "csv"}, headers=token).status_code == 403
-    csrf = _signed_in(db, client, stepped_up=False)
+    csrf = officer_session(db, client, stepped_up=False)
     stale = client.post(export_url, json={"format": "csv"}, headers=csrf)
     assert stale.status_code == 401
     assert stale.json()["error"]["code"] == "step_up_required"
-    csrf = _signed_in(db, client, stepped_up=True)
+    csrf = officer_session(db, client, stepped_up=True)
     export = client.post(export_url, json={"format": "csv"}, headers=csrf)
     assert export.status_code == 200, export.text
     assert export.headers["cache-control"] == "no-store"

@@ -52,6 +52,24 @@ def _actions_after(db: Database, seq: int) -> list[str]:
         return list(session.scalars(select(AuditEvent.action).where(AuditEvent.seq > seq).order_by(AuditEvent.seq)))
 
 
+def test_reasons_are_stored_redacted_and_audited_by_length_only(world: World, db: Database) -> None:
+    reason = "Jane Okafor (jane.okafor@example.com) reported a phishing mail from our billing address"
+    with db.unit_of_work() as session:
+        before = session.scalar(select(func.max(AuditEvent.seq))) or 0
+        contain_account(session, account="mallory", reason=reason, actor=OPERATOR)
+    with db.unit_of_work() as session:
+        [incident] = session.scalars(select(Incident)).all()
+        events = session.scalars(select(AuditEvent).where(AuditEvent.seq > before)).all()
+    assert "jane.okafor@example.com" not in incident.reason
+    assert "<EMAIL_ADDRESS>" in incident.reason
+    assert "reported a phishing mail" in incident.reason
+    for event in events:
+        text = json.dumps([event.reason, event.detail])
+        assert "okafor" not in text.lower(), event.action
+    [recorded] = [event for event in events if event.action == str(AuditAction.INCIDENT_RECORDED)]
+    assert recorded.detail["reason_length"] == len(reason)
+
+
 def test_incident_keeps_parameters_head_and_digest(
     world: World, db: Database, audit_keys: list[Ed25519PublicKey]
 ) -> None:

@@ -27,7 +27,7 @@ from casevault.audit.trail import record
 from casevault.db.base import utcnow
 from casevault.errors import Conflict, NotFound, PermissionDenied
 
-__all__ = ["list_break_glass", "notify_webhook", "review_break_glass", "start_break_glass"]
+__all__ = ["active_break_glass", "list_break_glass", "notify_webhook", "review_break_glass", "start_break_glass"]
 
 log = logging.getLogger("casevault.access")
 
@@ -142,6 +142,16 @@ def list_break_glass(session: Session, *, unreviewed: bool, limit: int = 100) ->
     if unreviewed:
         query = query.where(BreakGlassSession.reviewed_at.is_(None))
     return list(session.scalars(query.order_by(BreakGlassSession.started_at.desc()).limit(limit)).all())
+
+
+def active_break_glass(
+    session: Session, staff_id: uuid.UUID, *, now: datetime | None = None
+) -> list[BreakGlassSession]:
+    """The staff member's break-glass sessions that have not expired yet (the console shows a banner for each)."""
+    query = select(BreakGlassSession).where(
+        BreakGlassSession.staff_id == staff_id, BreakGlassSession.expires_at > (now or utcnow())
+    )
+    return list(session.scalars(query.order_by(BreakGlassSession.expires_at)).all())
 
 
 def notify_webhook(url: str, payload: dict[str, Any], *, timeout: float) -> bool:

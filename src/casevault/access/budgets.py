@@ -4,9 +4,10 @@ Every access function that shows customer data charges the distinct customers it
 member (`charge_reads`); reveals are charged separately (`charge_reveal`). Counts come from the audit trail
 itself (the events of the last hour and day of this actor, joined to the customers they exposed) plus the
 customers charged by the unit of work still in flight, whose events are staged until commit. Over a soft limit
-the next read of a new customer needs a fresh step-up (the first refusal in an hour raises a medium alert);
-over a hard limit the account is suspended, its sessions and tokens revoked, a high alert raised, and the read
-refused (see docs/adr/0580-…, 0581-…, 0582-…).
+the next read of a new customer needs a fresh step-up (the first refusal in an hour raises a medium alert;
+a few refusals with no step-up in between count as the hard limit); over a hard limit the account is
+suspended, its sessions and tokens revoked, a high alert raised, and the read refused (see docs/adr/0580-…,
+0581-…, 0582-…, 0584-…).
 
 This module sits in the access layer, below identity and detection, so it changes their rows with plain
 statements on their tables (as `access.policy` reads them) instead of importing their services.
@@ -43,6 +44,7 @@ __all__ = [
     "charge_reveal",
     "enable_read_budgets",
     "read_usage",
+    "reveals_left",
 ]
 
 log = logging.getLogger("casevault.access.budgets")
@@ -55,6 +57,7 @@ _OPENED: Final = (str(Exposure.OPENED), str(Exposure.REVEALED))
 _SEEN: Final = (str(Exposure.LISTED), *_OPENED)
 # The alert kind detection.models.AlertKind declares for this (this layer cannot import it).
 _ALERT_KIND: Final = "budget.exceeded"
+_SOFT_REFUSAL: Final = "read budget soft limit"
 
 # Core views of the audit tables: an ORM query on them would chain the staged events first (audit/trail.py) and
 # hold the chain lock for the rest of the request; these statements read only what is committed or flushed.
@@ -300,6 +303,9 @@ def charge_reads(session: Session, actor: Actor, subjects: Iterable[Subject]) ->
         raise ReadBudgetExceeded()
     soft = usage.over(limits, "soft")
     if soft and not _stepped_up(actor, config, now):
+        if _soft_refusals(session, actor, now) + 1 >= limits.soft_refusals_to_contain:
+            _contain(session, actor, usage, [*soft, "soft_refusals"], now=now)
+            raise ReadBudgetExceeded()
         record(
             session,
             actor=actor,
@@ -307,10 +313,10 @@ def charge_reads(session: Session, actor: Actor, subjects: Iterable[Subject]) ->
             outcome=Outcome.DENIED,
             target_type="staff",
             target_id=str(actor.staff_id),
-            reason="read budget soft limit",
+            reason=_SOFT_REFUSAL,
             detail={"over": soft, **usage.as_detail()},
         )
-        _alert_soft_limit_once(session, actor, usage, soft, now)
+        _alert_once(session, actor, {"level": "soft", "over": soft, **usage.as_detail()}, now)
         if actor.method != AuthMethod.SESSION:
             raise PermissionDenied()
         raise StepUpRequired()
@@ -332,15 +338,7 @@ def charge_reveal(session: Session, actor: Actor, *, customer_id: uuid.UUID, cas
     config = _config(session)
     now = utcnow()
     flight = _in_flight(session, actor.staff_id)
-    committed = session.execute(
-        sa.select(sa.func.count()).where(
-            _events.c.actor_id == actor.staff_id,
-            _events.c.occurred_at >= now - _HOUR,
-            _events.c.action == str(AuditAction.PII_REVEALED),
-            _events.c.outcome == str(Outcome.ALLOWED),
-        )
-    ).scalar_one()
-    used = int(committed) + flight.reveals + 1
+    used = _reveals_in_hour(session, actor.staff_id, now) + 1
     if used > config.reveals_per_hour:
         record(
             session,
@@ -352,10 +350,32 @@ def charge_reveal(session: Session, actor: Actor, *, customer_id: uuid.UUID, cas
             reason="reveal budget",
             detail={"budget": "reveal", "limit": config.reveals_per_hour, "reveals_hour": used - 1},
         )
+        _alert_once(session, actor, {"level": "reveal", "limit": config.reveals_per_hour}, now)
         raise RevealBudgetExceeded()
     charge_reads(session, actor, [Subject(customer_id, case_id, Exposure.REVEALED)])
     flight.reveals += 1
     return used
+
+
+def _reveals_in_hour(session: Session, staff_id: uuid.UUID, now: datetime) -> int:
+    """Values revealed by `staff_id` in the last hour, this unit of work's included."""
+    committed = session.execute(
+        sa.select(sa.func.count()).where(
+            _events.c.actor_id == staff_id,
+            _events.c.occurred_at >= now - _HOUR,
+            _events.c.action == str(AuditAction.PII_REVEALED),
+            _events.c.outcome == str(Outcome.ALLOWED),
+        )
+    ).scalar_one()
+    return int(committed) + _in_flight(session, staff_id).reveals
+
+
+def reveals_left(session: Session, actor: Actor) -> int | None:
+    """How many more values the actor may reveal this hour (None when no budget applies: CLI, system)."""
+    if _exempt(actor):
+        return None
+    assert actor.staff_id is not None  # for mypy: see _exempt()
+    return max(0, _config(session).reveals_per_hour - _reveals_in_hour(session, actor.staff_id, utcnow()))
 
 
 def _rowcount(result: sa.Result[object]) -> int:
@@ -446,11 +466,29 @@ def _raise_alert(
     )
 
 
-def _alert_soft_limit_once(session: Session, actor: Actor, usage: ReadUsage, crossed: list[str], now: datetime) -> None:
-    """A medium alert the first time in an hour a staff member is stopped at the soft limit.
+def _soft_refusals(session: Session, actor: Actor, now: datetime) -> int:
+    """Soft-limit refusals of this actor in the last hour since its last step-up."""
+    since = now - _HOUR
+    if actor.mfa_verified_at is not None and actor.mfa_verified_at > since:
+        since = actor.mfa_verified_at
+    return int(
+        session.execute(
+            sa.select(sa.func.count()).where(
+                _events.c.actor_id == actor.staff_id,
+                _events.c.occurred_at >= since,
+                _events.c.action == str(AuditAction.STEP_UP_REQUIRED),
+                _events.c.reason == _SOFT_REFUSAL,
+            )
+        ).scalar_one()
+    )
 
-    A thief with a cookie but no second factor stops here and never reaches the hard limit; the security team
-    should still hear about it. One alert per hour, however often the refusal repeats.
+
+def _alert_once(session: Session, actor: Actor, detail: Mapping[str, object], now: datetime) -> None:
+    """A medium alert the first time in an hour a staff member is stopped short of containment.
+
+    A thief with a cookie but no second factor stops at the soft limit (or, with one, at the reveal limit) and may
+    never reach the hard limit; the security team should still hear about it. One alert per hour, however often
+    the refusal repeats.
     """
     assert actor.staff_id is not None
     recent = session.execute(
@@ -463,5 +501,6 @@ def _alert_soft_limit_once(session: Session, actor: Actor, usage: ReadUsage, cro
         .limit(1)
     ).first()
     if recent is None:
-        detail = {"level": "soft", "session": actor.session_ref, "over": crossed, **usage.as_detail()}
-        _raise_alert(session, actor.staff_id, severity="medium", detail=detail, now=now)
+        _raise_alert(
+            session, actor.staff_id, severity="medium", detail={**detail, "session": actor.session_ref}, now=now
+        )

@@ -16,6 +16,7 @@ class Permission(StrEnum):
     CASE_CREATE = "case:create"
     CASE_UPDATE = "case:update"
     CASE_ASSIGN = "case:assign"
+    CASE_TAKE = "case:take"
     CASE_REVEAL = "case:reveal"
     CASE_EXPORT = "case:export"
     NOTE_CREATE = "note:create"
@@ -39,6 +40,7 @@ _WORK = {
     Permission.CASE_CREATE,
     Permission.CASE_UPDATE,
     Permission.CASE_REVEAL,
+    Permission.CASE_TAKE,
     Permission.NOTE_CREATE,
     Permission.CUSTOMER_READ,
     Permission.GRANT_REQUEST,
@@ -49,9 +51,13 @@ _WORK = {
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(_WORK),
     Role.SUPERVISOR: frozenset(_WORK | {Permission.CASE_ASSIGN, Permission.GRANT_APPROVE, Permission.CUSTOMER_MANAGE}),
-    # Separation of duties: security officers read audit and alerts, not case content (break-glass only).
+    # Separation of duties: security officers read audit and alerts. Their scope holds no case, so the case and
+    # customer permissions below reach content only under break-glass or a JIT grant (cases/access.py).
     Role.SECURITY_OFFICER: frozenset(
         {
+            Permission.CASE_READ,
+            Permission.CASE_REVEAL,
+            Permission.CUSTOMER_READ,
             Permission.AUDIT_READ,
             Permission.ALERT_READ,
             Permission.INCIDENT_MANAGE,

@@ -177,19 +177,31 @@ def _uid(entity_type: str, entity_id: uuid.UUID | str) -> dict[str, str]:
     return {"type": entity_type, "id": str(entity_id)}
 
 
+def _uuid(value: uuid.UUID) -> str:
+    if not isinstance(value, uuid.UUID):
+        raise TypeError("entity ids are UUIDs")
+    return str(value)
+
+
 def _resource(resource: Resource) -> tuple[str, str | None]:
     """The Cedar resource uid (surface syntax) and, for resources with attributes, its entity as JSON."""
     if isinstance(resource, CaseFacts):
-        attrs: dict[str, Any] = {
-            "queue": _ref("Queue", resource.queue_id),
-            "customer": _ref("Customer", resource.customer_id),
-        }
-        if resource.assignee_id is not None:
-            attrs["assignee"] = _ref("Staff", resource.assignee_id)
-        entity = {"uid": _uid("Case", resource.case_id), "attrs": attrs, "parents": []}
-        return f'Case::"{resource.case_id}"', json.dumps(entity)
+        # The hot path (every case decision): the entity is written out directly, a quarter of json.dumps' cost.
+        # Only UUIDs are interpolated, and _uuid refuses anything else, so nothing can break out of the quotes.
+        assignee = (
+            f',"assignee":{{"__entity":{{"type":"Staff","id":"{_uuid(resource.assignee_id)}"}}}}'
+            if resource.assignee_id is not None
+            else ""
+        )
+        case_entity = (
+            f'{{"uid":{{"type":"Case","id":"{_uuid(resource.case_id)}"}},"attrs":{{'
+            f'"queue":{{"__entity":{{"type":"Queue","id":"{_uuid(resource.queue_id)}"}}}},'
+            f'"customer":{{"__entity":{{"type":"Customer","id":"{_uuid(resource.customer_id)}"}}}}{assignee}}},'
+            '"parents":[]}'
+        )
+        return f'Case::"{resource.case_id}"', case_entity
     if isinstance(resource, AccessGrantFacts):
-        attrs = {"requester": _ref("Staff", resource.requester_id)}
+        attrs: dict[str, Any] = {"requester": _ref("Staff", resource.requester_id)}
         if resource.queue_id is not None:
             attrs["queue"] = _ref("Queue", resource.queue_id)
         entity = {"uid": _uid("AccessGrant", resource.grant_id), "attrs": attrs, "parents": []}
@@ -225,6 +237,16 @@ def _request(principal: StaffFacts, action: Permission, resource_uid: str, conte
     }
 
 
+def _may_apply(scope: Mapping[str, Any], action: str) -> bool:
+    """Whether a policy's action scope (Cedar's JSON form) can match `action`; unknown forms count as yes."""
+    op = scope.get("op")
+    if op == "==":
+        return bool(scope["entity"]["id"] == action)
+    if op == "in" and "entities" in scope:
+        return action in {entity["id"] for entity in scope["entities"]}
+    return True  # "All", or `in` an action group: keep it
+
+
 class PolicyEngine:
     """Parsed, validated Cedar policies kept in memory; build one per process and share it (it is immutable)."""
 
@@ -249,11 +271,51 @@ class PolicyEngine:
             raise PolicyError(f"policies do not validate against the schema: {problems}")
         self._policies = cedarpy.PolicySet.from_str(text)
         self._ids, self._effects = self._annotations(text)
+        # Per action, only the policies whose action scope can match it: Cedar evaluates every policy it is given,
+        # and a policy scoped to other actions can never apply, so leaving it out changes no decision (a test
+        # compares every action's decisions with the whole set's). Anything not provably out stays in.
+        self._by_action = self._slice_by_action(text)
         # One request asks many questions about the same principal: parse and validate its entity once.
         self._principal_entities = lru_cache(maxsize=1024)(self._parse_principal)
+        self._check_resource_shapes()
 
     def _parse_principal(self, staff: StaffFacts) -> cedarpy.Entities:
         return cedarpy.Entities.from_json_str(f"[{_principal_json(staff)}]", self._schema)
+
+    def _check_resource_shapes(self) -> None:
+        """Resource entities come from fixed templates in `_resource` (only the ids vary): check every shape
+        against the schema once, here, so a schema and code that disagree stop start-up, and each decision can
+        add its resource without re-validating it (a quarter of a decision's cost; docs/adr/0551-…)."""
+        one, two, three = uuid.UUID(int=1), uuid.UUID(int=2), uuid.UUID(int=3)
+        principal = self._parse_principal(StaffFacts(one, Role.SUPERVISOR, frozenset({two}), frozenset({two})))
+        shapes: list[Resource] = [
+            CaseFacts(three, two, three),
+            CaseFacts(three, two, three, one),
+            AccessGrantFacts(three, one),
+            AccessGrantFacts(three, one, two),
+        ]
+        for shape in shapes:
+            _uid_text, entity = _resource(shape)
+            try:
+                principal.with_added_json_str(f"[{entity}]", self._schema)
+            except ValueError as error:
+                raise PolicyError(f"{type(shape).__name__} entities do not fit the schema: {error}") from error
+
+    def _slice_by_action(self, text: str) -> dict[str, tuple[cedarpy.PolicySet, dict[str, str]]]:
+        static = json.loads(cedarpy.policies_to_json_str(text))["staticPolicies"]
+        sliced: dict[str, tuple[cedarpy.PolicySet, dict[str, str]]] = {}
+        for permission in Permission:
+            subset = {key: policy for key, policy in static.items() if _may_apply(policy["action"], str(permission))}
+            if not subset:
+                continue  # no policy at all: the whole set decides (a deny with no permit, as it would anyway)
+            subset_text = cedarpy.policies_from_json_str(
+                json.dumps({"staticPolicies": subset, "templates": {}, "templateLinks": []})
+            )
+            sliced[str(permission)] = (cedarpy.PolicySet.from_str(subset_text), self._annotations(subset_text)[0])
+        return sliced
+
+    def _for_action(self, action: Permission) -> tuple[cedarpy.PolicySet, dict[str, str]]:
+        return self._by_action.get(str(action), (self._policies, self._ids))
 
     @staticmethod
     def _annotations(text: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -303,13 +365,14 @@ class PolicyEngine:
         try:
             entities = self._principal_entities(principal)
             if resource_entity is not None:
-                entities = entities.with_added_json_str(f"[{resource_entity}]", self._schema)
+                entities = entities.with_added_json_str(f"[{resource_entity}]", None)  # shape checked at start-up
         except ValueError as error:  # the facts do not fit the schema: fail closed, keep the cause for the log
             return Evaluation(Denied(reason="policy:invalid-request"), (), (str(error),))
+        policies, ids = self._for_action(action)
         result = cedarpy.is_authorized(
-            _request(principal, action, resource_uid, context), self._policies, entities, self._schema
+            _request(principal, action, resource_uid, context), policies, entities, self._schema
         )
-        return self._conclude(result)
+        return self._conclude(result, ids)
 
     def evaluate_each(
         self,
@@ -331,16 +394,17 @@ class PolicyEngine:
         try:
             entities = self._principal_entities(principal)
             if entity_json:
-                entities = entities.with_added_json_str(f"[{','.join(entity_json.values())}]", self._schema)
+                entities = entities.with_added_json_str(f"[{','.join(entity_json.values())}]", None)
         except ValueError as error:
             return [Evaluation(Denied(reason="policy:invalid-request"), (), (str(error),)) for _ in resources]
         requests = [_request(principal, action, uid, context) for uid in uids]
-        results = cedarpy.is_authorized_batch(requests, self._policies, entities, self._schema)
-        return [self._conclude(result) for result in results]
+        policies, ids = self._for_action(action)
+        results = cedarpy.is_authorized_batch(requests, policies, entities, self._schema)
+        return [self._conclude(result, ids) for result in results]
 
-    def _conclude(self, result: cedarpy.AuthzResult) -> Evaluation:
+    def _conclude(self, result: cedarpy.AuthzResult, ids: Mapping[str, str]) -> Evaluation:
         diagnostics = result.diagnostics
-        determining = tuple(sorted(self._ids.get(parser_id, parser_id) for parser_id in diagnostics.reasons))
+        determining = tuple(sorted(ids.get(parser_id, parser_id) for parser_id in diagnostics.reasons))
         errors = tuple(diagnostics.errors)
         if result.decision == cedarpy.Decision.Allow:
             return Evaluation(Allowed(via=",".join(determining)), determining, errors)
@@ -401,22 +465,25 @@ def load_staff_facts(session: Session, actor: Actor) -> StaffFacts | None:
 
 
 def _query_staff_facts(session: Session, staff_id: uuid.UUID) -> StaffFacts | None:
-    row = session.execute(sa.select(_staff.c.role, _staff.c.status).where(_staff.c.id == staff_id)).first()
-    if row is None:
+    # One round trip: the staff row with one row per membership (a single row with NULLs when there is none).
+    rows = session.execute(
+        sa.select(_staff.c.role, _staff.c.status, _memberships.c.queue_id, _memberships.c.role.label("queue_role"))
+        .select_from(_staff.outerjoin(_memberships, _memberships.c.staff_id == _staff.c.id))
+        .where(_staff.c.id == staff_id)
+    ).all()
+    if not rows:
         return None
     try:
-        role = Role(row.role)
+        role = Role(rows[0].role)
     except ValueError:
         return None
-    memberships = session.execute(
-        sa.select(_memberships.c.queue_id, _memberships.c.role).where(_memberships.c.staff_id == staff_id)
-    ).all()
+    memberships = [(row.queue_id, row.queue_role) for row in rows if row.queue_id is not None]
     return StaffFacts(
         staff_id=staff_id,
         role=role,
         queues=frozenset(queue_id for queue_id, _ in memberships),
         supervises=frozenset(queue_id for queue_id, queue_role in memberships if queue_role == "supervisor"),
-        suspended=row.status != "active",
+        suspended=rows[0].status != "active",
     )
 
 

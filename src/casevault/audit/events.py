@@ -71,6 +71,8 @@ class AuditAction(StrEnum):
     BREAK_GLASS_REVIEWED = "break_glass.reviewed"
     BUDGET_EXCEEDED = "budget.exceeded"
     ALERT_RAISED = "alert.raised"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged"
+    ALERT_CLOSED = "alert.closed"
     # audit, incident, operations
     AUDIT_CHECKPOINTED = "audit.checkpointed"
     AUDIT_QUERIED = "audit.queried"

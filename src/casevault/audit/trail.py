@@ -221,6 +221,24 @@ def lock_chain(session: Session) -> ChainHead:
     return chain_head(session)
 
 
+_PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
+_PG_HEAD_SQL = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+
+
+def _lock_chain_pipelined(connection: Connection) -> ChainHead:
+    """lock_chain() on PostgreSQL in one round trip: the lock and the head read travel in one pipeline.
+
+    The server still runs them one after the other, and in READ COMMITTED the head read takes its snapshot when
+    it starts, i.e. once the lock is granted, so it sees the previous holder's commit (ADR 0300).
+    """
+    raw: Any = connection.connection.dbapi_connection
+    with raw.pipeline(), raw.cursor() as lock, raw.cursor() as head:
+        lock.execute(_PG_LOCK_SQL, (CHAIN_LOCK_KEY,))
+        head.execute(_PG_HEAD_SQL)
+        row = head.fetchone()
+    return ChainHead(0, GENESIS_HASH) if row is None else ChainHead(int(row[0]), bytes(row[1]))
+
+
 def chain_head(session: Session) -> ChainHead:
     """The last committed event visible to this transaction."""
     row = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
@@ -273,9 +291,11 @@ def _insert(connection: Connection, events: list[tuple[Any, ...]], subjects: lis
                         for row in subjects:
                             copy.write_row(row)
                 return
-            cursor.executemany(_PG_EVENTS_SQL, events)
-            if subjects:
-                cursor.executemany(_PG_SUBJECTS_SQL, subjects)
+            # One pipeline: both inserts travel in one round trip (requests append one event or a few).
+            with raw.pipeline():
+                cursor.executemany(_PG_EVENTS_SQL, events)
+                if subjects:
+                    cursor.executemany(_PG_SUBJECTS_SQL, subjects)
     elif dialect == "sqlite":
         cursor = raw.cursor()
         try:
@@ -299,7 +319,11 @@ def append_pending(session: Session) -> ChainHead | None:
     staged: list[_Staged] | None = session.info.pop(_PENDING, None)
     if not staged:
         return None
-    before = lock_chain(session)
+    # Pending ORM writes go first, as an ORM query would autoflush them: the chain lock is held as briefly as it
+    # can be, and never while waiting for a row lock (ADR 0300).
+    session.flush()
+    connection = session.connection()
+    before = _lock_chain_pipelined(connection) if connection.dialect.name == "postgresql" else lock_chain(session)
     seq, prev = before.seq, before.hash
     event_rows: list[tuple[Any, ...]] = []
     subject_rows: list[tuple[Any, ...]] = []
@@ -326,7 +350,7 @@ def append_pending(session: Session) -> ChainHead | None:
         if item.event is not None:
             item.event.seq, item.event.prev_hash, item.event.hash = seq, prev, digest
         prev = digest
-    _insert(session.connection(), event_rows, subject_rows)
+    _insert(connection, event_rows, subject_rows)
     head = ChainHead(seq, prev)
     after_append: Callable[[Session, ChainHead, ChainHead], None] | None = session.info.get(AFTER_APPEND)
     if after_append is not None:

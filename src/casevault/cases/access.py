@@ -213,17 +213,41 @@ def customer_for_update(
     action: AuditAction,
     permission: Permission = Permission.CUSTOMER_MANAGE,
 ) -> Customer:
-    """The customer to write to (add a contact, file a case); shows nothing, so it records no read.
+    """The customer to write to (add a contact, file a case); records no read (the write's own row covers it).
 
-    The write's own audit row records the change; a denial is recorded here with its reason.
+    A write shows the customer back (a new case carries its masked name and email, and the case stays readable),
+    so it needs the reach a read needs: a case of this customer the actor may read. Admins and operators manage
+    customers globally and read no case content; a customer with no case yet may get its first case from anyone
+    allowed to file one. Anything else is a NotFound, its reason audited.
     """
     customer = _by_reference(session, Customer, Customer.reference, reference, CUSTOMER_REF)
-    allowed = is_operator(actor) or role_allows(actor.role, permission)
-    if customer is None or not allowed:
-        reason = "no such customer" if customer is None else f"role lacks {permission}"
-        _deny(session, actor, action, "customer", _safe_reference(reference, CUSTOMER_REF), Denied(reason=reason))
+    decision: Decision
+    if customer is None:
+        decision = Denied(reason="no such customer")
+    elif not (is_operator(actor) or role_allows(actor.role, permission)):
+        decision = Denied(reason=f"role lacks {permission}")
+    else:
+        decision = _write_scope(session, actor, customer, first_case=permission == Permission.CASE_CREATE)
+    if customer is None or isinstance(decision, Denied):
+        _deny(session, actor, action, "customer", _safe_reference(reference, CUSTOMER_REF), decision)
         raise NotFound()
     return customer
+
+
+def _write_scope(session: Session, actor: Actor, customer: Customer, *, first_case: bool) -> Decision:
+    if is_operator(actor) or actor.role == Role.ADMIN:
+        return Allowed(via="customer-manager")
+    # One round trip for both questions; `visible_cases` includes the cases live grants and break-glass open,
+    # so it answers what can_read_customer answers (whose extra queries only name the grant for a read's audit).
+    of_customer = Case.customer_id == customer.id
+    readable, has_case = session.execute(
+        select(exists().where(of_customer, visible_cases(actor)), exists().where(of_customer))
+    ).one()
+    if readable:
+        return Allowed(via="readable-case")
+    if first_case and not has_case:
+        return Allowed(via="first-case")
+    return Denied(reason="no readable case of this customer")
 
 
 def contact_for(session: Session, actor: Actor, contact_id: uuid.UUID) -> Contact:

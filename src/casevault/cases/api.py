@@ -13,10 +13,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from casevault.access import reveal
 from casevault.access.actor import Actor
+from casevault.access.decisions import Denied
 from casevault.access.permissions import Permission
+from casevault.access.policy import case_decision, load_staff_facts, shared_engine
 from casevault.access.schemas import RevealIn, RevealOut
 from casevault.api.deps import SessionDep, StepUpDep, get_runtime, require
-from casevault.audit.events import AuditAction
+from casevault.audit.events import AuditAction, Outcome
+from casevault.audit.trail import record
 from casevault.cases import access, services, views
 from casevault.cases.models import CaseStatus
 from casevault.cases.schemas import (
@@ -46,7 +49,8 @@ from casevault.cases.schemas import (
     StatusIn,
 )
 from casevault.crypto.keyring import Keyring
-from casevault.errors import InvalidInput, NotFound
+from casevault.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from casevault.identity.models import Staff
 
 __all__ = ["router"]
 
@@ -55,7 +59,8 @@ router = APIRouter()
 T = TypeVar("T")
 
 
-def _keyring(request: Request) -> Keyring:
+async def _keyring(request: Request) -> Keyring:
+    # async: it does no I/O, so it runs on the event loop instead of costing a thread-pool round trip.
     return get_runtime(request).keyring
 
 
@@ -85,7 +90,7 @@ def create_case(body: CaseCreate, session: SessionDep, keyring: KeyringDep, acto
     customer = access.customer_for_update(
         session, actor, body.customer, action=AuditAction.CASE_CREATED, permission=Permission.CASE_CREATE
     )
-    queue = _known(lambda: services.find_queue(session, body.queue), "queue")
+    queue = _known(lambda: services.find_queue(session, body.queue, member=actor.staff_id), "queue")
     username = body.assignee
     assignee = _known(lambda: services.find_staff(session, username), "assignee") if username else None
     case = services.create_case(
@@ -335,3 +340,47 @@ def _known(load: Callable[[], T], field: str) -> T:
         return load()
     except NotFound:
         raise InvalidInput(f"{field}: unknown") from None
+
+
+# ------------------------------------------------------------------------------------------------ taking work
+# Agents take work themselves (docs/adr/0704-take-and-release-case-take-permission.md): `case:take` lets an agent
+# or supervisor assign an unassigned case of its own queues to itself, or hand its own case back. The Cedar
+# policy `take.own-queue` decides; the change is services.assign_case, audited as an assignment.
+
+CaseTaker = Annotated[Actor, require(Permission.CASE_TAKE)]
+
+
+@router.post("/cases/{number}/take", tags=["cases"])
+def take_case(number: str, session: SessionDep, keyring: KeyringDep, actor: CaseTaker) -> CaseDetail:
+    """Assign an unassigned case of one of my queues to me (409 if it is already assigned)."""
+    return _take_or_release(session, keyring, actor, number, release=False)
+
+
+@router.post("/cases/{number}/release", tags=["cases"])
+def release_case(number: str, session: SessionDep, keyring: KeyringDep, actor: CaseTaker) -> CaseDetail:
+    """Hand my own case back to its queue, unassigned (409 if it is not assigned to me)."""
+    return _take_or_release(session, keyring, actor, number, release=True)
+
+
+def _take_or_release(session: SessionDep, keyring: Keyring, actor: Actor, number: str, *, release: bool) -> CaseDetail:
+    """Read scope first (404 outside it), then `take.own-queue` (403, audited), then the state (409)."""
+    case = access.case_for(session, actor, number, action=AuditAction.CASE_ASSIGNED, record_read=False)
+    me = session.get(Staff, actor.staff_id) if actor.staff_id is not None else None
+    decision = case_decision(shared_engine(), load_staff_facts(session, actor), case, Permission.CASE_TAKE)
+    if me is None or isinstance(decision, Denied):
+        record(
+            session,
+            actor=actor,
+            action=AuditAction.CASE_ASSIGNED,
+            outcome=Outcome.DENIED,
+            target_type="case",
+            target_id=case.number,
+            reason=decision.reason if isinstance(decision, Denied) else "not a staff member",
+        )
+        raise PermissionDenied()
+    if release and case.assignee_id != me.id:
+        raise Conflict("the case is not assigned to you")
+    if not release and case.assignee_id is not None:
+        raise Conflict("the case is already assigned")
+    services.assign_case(session, case, None if release else me, actor=actor)
+    return views.case_detail(session, keyring, case)

@@ -12,10 +12,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from casevault.access.actor import Actor
 from casevault.access.budgets import charge_reads
@@ -60,6 +62,7 @@ __all__ = [
     "add_queue_member",
     "allocate_case_number",
     "assign_case",
+    "assignable_staff",
     "case_labels",
     "change_status",
     "create_case",
@@ -322,9 +325,27 @@ def add_queue_member(
     return membership
 
 
-def find_queue(session: Session, name: str) -> Queue:
-    """The queue called `name` (queues are not protected data), or NotFound."""
-    queue = session.scalars(select(Queue).where(Queue.name == name)).first()
+_PINNED = "casevault.cases.pinned"
+
+
+def find_queue(session: Session, name: str, *, member: uuid.UUID | None = None) -> Queue:
+    """The queue called `name` (queues are not protected data), or NotFound.
+
+    `member`: also load that staff member's membership of it in the same query, so the membership checks of
+    create_case() that follow need no query of their own.
+    """
+    if member is None:
+        queue = session.scalars(select(Queue).where(Queue.name == name)).first()
+    else:
+        row = session.execute(
+            select(Queue, QueueMembership)
+            .outerjoin(QueueMembership, and_(QueueMembership.queue_id == Queue.id, QueueMembership.staff_id == member))
+            .where(Queue.name == name)
+        ).first()
+        queue = row[0] if row is not None else None
+        if row is not None and row[1] is not None:
+            # The identity map holds rows weakly: keep the membership alive for the checks that look it up.
+            session.info.setdefault(_PINNED, []).append(row[1])
     if queue is None:
         raise NotFound()
     return queue
@@ -354,7 +375,8 @@ def allocate_case_number(session: Session, year: int) -> str:
         .on_conflict_do_update(index_elements=[CaseCounter.year], set_={"last_value": CaseCounter.last_value + 1})
         .returning(CaseCounter.last_value)
     )
-    value = session.execute(statement).scalar_one()
+    # On the session's connection: a plain statement needs none of the ORM's execution machinery.
+    value = session.connection().execute(statement).scalar_one()
     return f"CV-{year:04d}-{value:06d}"
 
 
@@ -475,6 +497,22 @@ def assign_case(session: Session, case: Case, to: Staff | None, *, actor: Actor)
         detail={"from": str(previous) if previous else None, "to": str(to.id) if to else None},
     )
     return case
+
+
+def assignable_staff(session: Session, case: Case) -> list[Staff]:
+    """Who `assign_case` accepts for this case: active agents and supervisors of its queue, by username."""
+    members = select(QueueMembership.staff_id).where(QueueMembership.queue_id == case.queue_id)
+    return list(
+        session.scalars(
+            select(Staff)
+            .where(
+                Staff.id.in_(members),
+                Staff.status == StaffStatus.ACTIVE,
+                Staff.role.in_((Role.AGENT, Role.SUPERVISOR)),
+            )
+            .order_by(Staff.username)
+        ).all()
+    )
 
 
 def change_status(session: Session, case: Case, status: CaseStatus, *, actor: Actor) -> Case:
@@ -632,6 +670,7 @@ def list_cases(
     status: CaseStatus | None = None,
     queue: str | None = None,
     assignee: str | None = None,
+    priority: Priority | None = None,
     limit: int = 25,
     offset: int = 0,
 ) -> CasePage:
@@ -642,6 +681,8 @@ def list_cases(
     conditions = [access.visible_cases(actor)]
     if status is not None:
         conditions.append(Case.status == status)
+    if priority is not None:
+        conditions.append(Case.priority == priority)
     if queue is not None:
         conditions.append(Case.queue_id.in_(select(Queue.id).where(Queue.name == queue)))
     if assignee == "none":
@@ -661,7 +702,14 @@ def list_cases(
         cases,
         {
             "filters": sorted(
-                name for name, value in (("status", status), ("queue", queue), ("assignee", assignee)) if value
+                name
+                for name, value in (
+                    ("status", status),
+                    ("queue", queue),
+                    ("assignee", assignee),
+                    ("priority", priority),
+                )
+                if value
             ),
             "total": total,
         },
@@ -669,12 +717,25 @@ def list_cases(
     return CasePage(items=cases, total=total, limit=limit, offset=offset)
 
 
-def search_cases(session: Session, query: str, *, actor: Actor, limit: int = 25, offset: int = 0) -> CasePage:
+def search_cases(
+    session: Session,
+    query: str,
+    *,
+    actor: Actor,
+    status: CaseStatus | None = None,
+    priority: Priority | None = None,
+    limit: int = 25,
+    offset: int = 0,
+) -> CasePage:
     """Cases in scope whose REDACTED text contains every term; the query itself is never logged or audited."""
     terms = query_terms(query)
     if not terms:
         raise InvalidInput("q: needs at least one word")
     conditions = [access.visible_cases(actor), Case.id.in_(match_cases(session, terms))]
+    if status is not None:
+        conditions.append(Case.status == status)
+    if priority is not None:
+        conditions.append(Case.priority == priority)
     total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
     cases = session.scalars(
         select(Case).where(*conditions).order_by(Case.updated_at.desc(), Case.number.desc()).limit(limit).offset(offset)
@@ -844,14 +905,61 @@ class CaseLabels:
 
 
 def case_labels(session: Session, cases: Sequence[Case], *, notes: Sequence[Note] = ()) -> CaseLabels:
-    """Batch-load the labels for cases (and note authors) already obtained through the access functions."""
-    queue_ids = {case.queue_id for case in cases}
-    staff_ids = {case.assignee_id for case in cases if case.assignee_id} | {n.author_id for n in notes if n.author_id}
-    customer_ids = {case.customer_id for case in cases}
-    queues = dict(session.execute(select(Queue.id, Queue.name).where(Queue.id.in_(queue_ids))).all())
-    staff = dict(session.execute(select(Staff.id, Staff.username).where(Staff.id.in_(staff_ids))).all())
-    customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))}
+    """Batch-load the labels for cases (and note authors) already obtained through the access functions.
+
+    Rows already in the session (the queue and customer a route just used) cost nothing; the rest come in one
+    query for the cases and one for note authors.
+    """
+    queues: dict[uuid.UUID, str] = {}
+    staff: dict[uuid.UUID, str] = {}
+    customers: dict[uuid.UUID, Customer] = {}
+    unlabelled: list[uuid.UUID] = []
+    for case in cases:
+        queue = _in_session(session, Queue, case.queue_id)
+        customer = _in_session(session, Customer, case.customer_id)
+        assignee = _in_session(session, Staff, case.assignee_id)
+        if queue is None or customer is None or (case.assignee_id is not None and assignee is None):
+            unlabelled.append(case.id)
+            continue
+        queues[queue.id] = queue.name
+        customers[customer.id] = customer
+        if assignee is not None:
+            staff[assignee.id] = assignee.username
+    if unlabelled:
+        rows = session.execute(
+            select(Customer, Queue.id, Queue.name, Staff.id, Staff.username)
+            .select_from(Case)
+            .join(Customer, Customer.id == Case.customer_id)
+            .join(Queue, Queue.id == Case.queue_id)
+            .outerjoin(Staff, Staff.id == Case.assignee_id)
+            .where(Case.id.in_(unlabelled))
+        ).all()
+        for customer, queue_id, queue_name, staff_id, username in rows:
+            customers[customer.id] = customer
+            queues[queue_id] = queue_name
+            if staff_id is not None:
+                staff[staff_id] = username
+    authors = {note.author_id for note in notes if note.author_id is not None}
+    for author_id in list(authors):
+        author = _in_session(session, Staff, author_id)
+        if author is not None:
+            staff[author_id] = author.username
+            authors.discard(author_id)
+    if authors:
+        names = session.execute(select(Staff.id, Staff.username).where(Staff.id.in_(authors))).all()
+        staff.update((staff_id, username) for staff_id, username in names)
     return CaseLabels(queues=queues, staff=staff, customers=customers)
+
+
+_Loaded = TypeVar("_Loaded", Queue, Customer, Staff)
+
+
+def _in_session(session: Session, model: type[_Loaded], row_id: uuid.UUID | None) -> _Loaded | None:
+    """The row if this session already holds it (no query), else None."""
+    if row_id is None:
+        return None
+    found = session.identity_map.get(identity_key(model, row_id))
+    return found if isinstance(found, model) else None
 
 
 def find_organization(session: Session, organization_id: uuid.UUID) -> Organization:
@@ -860,3 +968,11 @@ def find_organization(session: Session, organization_id: uuid.UUID) -> Organizat
     if organization is None:
         raise NotFound()
     return organization
+
+
+def queue_names_of(session: Session, staff_id: uuid.UUID | None) -> list[str]:
+    """The names of the queues a staff member belongs to, by name (queues are not protected data)."""
+    if staff_id is None:
+        return []
+    member_of = select(QueueMembership.queue_id).where(QueueMembership.staff_id == staff_id)
+    return list(session.scalars(select(Queue.name).where(Queue.id.in_(member_of)).order_by(Queue.name)).all())

@@ -149,8 +149,8 @@ def stolen_session(
         OutputFormat.TABLE
     ),
 ) -> None:
-    """Play an attacker riding one agent's MFA-complete session; exit 1 unless at most 10 customers are reached
-    and no value is unmasked before an alert.
+    """Play an attacker riding one agent's MFA-complete session; exit 1 unless at most 10 customers' data is
+    obtained and no value is unmasked before an alert.
 
     Works on a temporary copy of the SQLite data directory: the suspension and audit rows stay there.
 
@@ -185,13 +185,15 @@ def _print_stolen_session(report: StolenSessionReport) -> None:
     summary.add_row("bulk endpoints probed", ", ".join(f"{path} {code}" for path, code in report.probes.items()))
     summary.add_row("session revoked", "[green]yes[/]" if report.revoked else "[bold red]no[/]")
     summary.add_row("requests served before revocation", str(report.requests_before_revocation))
-    summary.add_row("customers only listed (masked)", str(report.customers_listed))
+    summary.add_row("customers only listed (reference, redacted subject)", str(report.customers_listed))
     summary.add_row("customers opened (masked)", str(report.customers_opened))
     summary.add_row("customers with a value revealed", str(report.customers_revealed))
-    total_style = "green" if report.customers_total <= TARGET_MAX_CUSTOMERS else "bold red"
+    obtained_style = "green" if report.customers_obtained <= TARGET_MAX_CUSTOMERS else "bold red"
     summary.add_row(
-        f"distinct customers (target ≤ {TARGET_MAX_CUSTOMERS})", f"[{total_style}]{report.customers_total}[/]"
+        f"customers whose data it obtained (target ≤ {TARGET_MAX_CUSTOMERS})",
+        f"[{obtained_style}]{report.customers_obtained}[/]",
     )
+    summary.add_row("step-ups asked for and not answered", str(report.step_ups_refused))
     summary.add_row("values revealed", str(report.reveals_succeeded))
     before_style = "green" if report.reveals_before_alert == 0 else "bold red"
     summary.add_row("values revealed before any alert", f"[{before_style}]{report.reveals_before_alert}[/]")

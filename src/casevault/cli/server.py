@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
+import logging
+import os
 import secrets
+import socket
 import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from fastapi import FastAPI
@@ -30,22 +35,46 @@ from casevault.cli.common import (
 )
 from casevault.config import Settings
 from casevault.crypto.keyring import Keyring
-from casevault.crypto.models import DataKey
-from casevault.crypto.providers import KeyFileError, KeyProvider, LocalKeyFile, UnwrapError
-from casevault.db.migrate import SchemaOutOfDate, require_current_schema, upgrade
+from casevault.crypto.providers import KeyFileError, LocalKeyFile
+from casevault.db.migrate import SchemaOutOfDate, upgrade
 from casevault.db.session import Database
 from casevault.demo import DemoCredential, DemoSize, issue_demo_tokens, seed_demo
 from casevault.identity import IdentityContext, ProvisionedCredentials, SystemClock, provision_credentials
 from casevault.identity.models import Staff, StaffStatus
 from casevault.logging import LogFormat, configure_logging
 
-__all__ = ["InitResult", "WrongKey", "build_app", "init_data_dir", "register", "require_matching_key"]
+if TYPE_CHECKING:
+    import uvicorn
 
+__all__ = [
+    "InitResult",
+    "StartupRefused",
+    "build_app",
+    "checked_app",
+    "init_data_dir",
+    "register",
+    "worker_app",
+]
+
+log = logging.getLogger("casevault.server")
+
+_LOG_FORMAT_ENV = "CASEVAULT_LOG_FORMAT"
 HostOption = Annotated[str, typer.Option("--host", help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")]
 LogFormatOption = Annotated[
     LogFormat,
-    typer.Option("--log-format", envvar="CASEVAULT_LOG_FORMAT", help="Log lines as plain text or JSON."),
+    typer.Option("--log-format", envvar=_LOG_FORMAT_ENV, help="Log lines as plain text or JSON."),
+]
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=64,
+        envvar="CASEVAULT_WORKERS",
+        help="Server processes sharing the port (PostgreSQL only; each loads the settings and key file and "
+        "applies the same start-up checks). 1 (the default) serves from this process.",
+    ),
 ]
 
 
@@ -121,63 +150,156 @@ def _data_dir_too_open(path: Path) -> bool:
     return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
 
 
-def build_app(settings: Settings) -> FastAPI:
-    """create_app() with start-up refusals turned into one-line errors (exit 1, nothing listening)."""
+class StartupRefused(RuntimeError):
+    """The server must not start; the message says what to fix and carries no secret."""
+
+
+def checked_app(settings: Settings) -> FastAPI:
+    """create_app() (which refuses a wrong key, an old schema, bad policies) as one StartupRefused for the CLI."""
     from casevault.app import StartupError, create_app
 
     db: Database | None = None
     try:
         provider = LocalKeyFile(settings.resolved_key_file)
         db = Database(settings.resolved_database_url)
-        require_current_schema(db)
-        require_matching_key(db, provider)
         return create_app(settings, database=db, key_provider=provider)
-    except (KeyFileError, SchemaOutOfDate, StartupError, WrongKey) as exc:
+    except (KeyFileError, SchemaOutOfDate, StartupError) as exc:
         if db is not None:
             db.dispose()
-        fail(f"refusing to start: {exc}")
+        raise StartupRefused(str(exc)) from None
     except OperationalError as exc:
         if db is not None:
             db.dispose()
-        fail(
-            f"refusing to start: database unreachable ({type(exc.orig).__name__}); "
-            "check --database-url / CASEVAULT_DATABASE_URL"
-        )
+        raise StartupRefused(
+            f"database unreachable ({type(exc.orig).__name__}); check --database-url / CASEVAULT_DATABASE_URL"
+        ) from None
 
 
-class WrongKey(RuntimeError):
-    """The key provider cannot open the database's data keys: it is not the key the data was sealed with."""
-
-
-def require_matching_key(db: Database, provider: KeyProvider) -> None:
-    """Unwrap one stored data key with `provider`, so a wrong key file stops start-up instead of every request."""
-    with db.sessions() as session:
-        sample = session.scalars(select(DataKey).limit(1)).first()
-        if sample is None:
-            return
-        try:
-            Keyring(provider).for_owner(session, sample.owner_id)
-        except UnwrapError as exc:
-            raise WrongKey(
-                f"the key file (key id {provider.key_id}) is not the key this database was sealed with "
-                f"(data keys wrapped by key id {sample.kek_id}); use the data directory's own key file"
-            ) from exc
+def build_app(settings: Settings) -> FastAPI:
+    """checked_app() with start-up refusals turned into one-line errors (exit 1, nothing listening)."""
+    try:
+        return checked_app(settings)
+    except StartupRefused as exc:
+        fail(f"refusing to start: {exc}")
 
 
 def _run_uvicorn(app: FastAPI, settings: Settings, log_format: LogFormat) -> None:
     import uvicorn
 
     configure_logging(log_format=log_format, log_dir=settings.data_dir / "logs")
-    config = uvicorn.Config(
+    uvicorn.Server(_uvicorn_config(app, settings)).run()
+
+
+def _uvicorn_config(app: FastAPI | str, settings: Settings, *, workers: int | None = None) -> uvicorn.Config:
+    import uvicorn
+
+    return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
+        factory=isinstance(app, str),
+        workers=workers,
         access_log=False,  # raw paths and queries can carry emails; the middleware logs route templates
-        log_config=None,  # keep the PII-safe handlers configured above
+        log_config=None,  # keep the PII-safe handlers configure_logging() set up
         server_header=False,
         proxy_headers=False,
     )
-    uvicorn.Server(config).run()
+
+
+def _run_workers(settings: Settings, log_format: LogFormat, workers: int) -> None:
+    """`workers` uvicorn processes on one socket, each building its app with worker_app() from the environment.
+
+    The checks ran here first (build_app), so a refusal stops start-up before anything listens; each worker
+    repeats them, and a worker refused at start-up exits with uvicorn's STARTUP_FAILURE, which stops the parent
+    instead of restarting the worker forever.
+    """
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    # Spawned workers read their settings exactly as this process did, from CASEVAULT_* variables.
+    os.environ["CASEVAULT_DATA_DIR"] = str(settings.data_dir)
+    if settings.database_url is not None:
+        os.environ["CASEVAULT_DATABASE_URL"] = settings.database_url.get_secret_value()
+    if settings.key_file is not None:
+        os.environ["CASEVAULT_KEY_FILE"] = str(settings.key_file)
+    os.environ["CASEVAULT_HOST"] = settings.host
+    os.environ["CASEVAULT_PORT"] = str(settings.port)
+    os.environ["CASEVAULT_COOKIE_SECURE"] = "true" if settings.cookie_secure else "false"
+    os.environ[_LOG_FORMAT_ENV] = str(log_format)
+    configure_logging(log_format=log_format, log_dir=settings.data_dir / "logs")
+    config = _uvicorn_config("casevault.cli.server:worker_app", settings, workers=workers)
+    try:
+        listening = _listening_socket(settings.host, settings.port)
+    except OSError as exc:
+        fail(f"refusing to start: cannot listen on {settings.host}:{settings.port} ({exc.strerror})")
+    log.info("listening on http://%s:%d with %d worker processes", settings.host, settings.port, workers)
+    # As `uvicorn --workers`: the socket is bound here and shared; dead workers are replaced, refused ones stop all.
+    supervisor = Multiprocess(config, sockets=[listening])
+    supervisor.run()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        fail("refusing to start: a worker failed its start-up checks (see the log above)")
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The shared listening socket, as uvicorn's Config.bind_socket() makes it but created as IPPROTO_TCP.
+
+    asyncio sets TCP_NODELAY only on connections whose socket says it is TCP; uvicorn's own (protocol 0) leaves
+    Nagle's algorithm on, and then every response written in two parts waits ~40 ms for the client's delayed ACK.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[
+        0
+    ]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+# Held open for the worker's lifetime: the lock on it reserves the worker's log file slot.
+_SLOT_LOCK: list[int] = []
+
+
+def _worker_log_name(log_dir: Path) -> str:
+    """One log file per worker slot, so no two processes ever rotate the same file (rotation is per process)."""
+    log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    slot = 0
+    while True:
+        descriptor = os.open(log_dir / f".worker-{slot}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            slot += 1
+            continue
+        _SLOT_LOCK.append(descriptor)
+        return f"casevault-worker-{slot}.log"
+
+
+def worker_app() -> FastAPI:
+    """The app of one `serve --workers N` process (a uvicorn factory): same settings, key file and refusals."""
+    from uvicorn.config import STARTUP_FAILURE
+
+    try:
+        settings = Settings()
+    except ValueError:
+        sys.stderr.write("refusing to start: invalid settings in the worker's environment\n")
+        sys.exit(STARTUP_FAILURE)
+    log_dir = settings.data_dir / "logs"
+    configure_logging(
+        log_format=LogFormat(os.environ.get(_LOG_FORMAT_ENV, LogFormat.PLAIN)),
+        log_dir=log_dir,
+        file_name=_worker_log_name(log_dir),
+    )
+    try:
+        return checked_app(settings)
+    except StartupRefused as exc:
+        log.error("refusing to start: %s", exc)
+        sys.exit(STARTUP_FAILURE)
 
 
 def _is_loopback(host: str) -> bool:
@@ -201,12 +323,22 @@ def serve(
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
     log_format: LogFormatOption = LogFormat.PLAIN,
+    workers: WorkersOption = 1,
 ) -> None:
     """Run the API server. Refuses to start on a missing or unsafe key file or an unmigrated database."""
     # Plain HTTP on loopback is the only case where cookies may go without the Secure flag.
     settings = load_settings(data_dir, database_url, host=host, port=port, cookie_secure=not _is_loopback(host))
     app = build_app(settings)
-    _run_uvicorn(app, settings, log_format)
+    if workers == 1:
+        _run_uvicorn(app, settings, log_format)
+        return
+    db: Database = app.state.runtime.db
+    dialect = db.dialect
+    db.dispose()
+    if dialect != "postgresql":
+        # Every request appends to the audit chain, and SQLite has one writer: processes would only queue.
+        fail("--workers above 1 needs PostgreSQL (CASEVAULT_DATABASE_URL); the embedded SQLite store serves from one")
+    _run_workers(settings, log_format, workers)
 
 
 def demo(

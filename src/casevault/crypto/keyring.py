@@ -14,12 +14,22 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casevault.crypto.models import DataKey
-from casevault.crypto.providers import KeyProvider
+from casevault.crypto.providers import KeyProvider, UnwrapError
 
-__all__ = ["KeyShredded", "Keyring", "OwnerKey", "SealError", "aad_for", "normalize_email"]
+__all__ = [
+    "KeyMismatch",
+    "KeyShredded",
+    "Keyring",
+    "OwnerKey",
+    "SealError",
+    "aad_for",
+    "normalize_email",
+    "require_matching_key",
+]
 
 _SEALED_VERSION = b"\x01"
 _CACHE_SIZE = 4096
@@ -27,6 +37,10 @@ _CACHE_SIZE = 4096
 
 class SealError(RuntimeError):
     """A sealed value failed authentication: wrong row, wrong column, wrong key, or tampered bytes."""
+
+
+class KeyMismatch(RuntimeError):
+    """The key provider cannot open this database's data keys: it is not the key the data was sealed with."""
 
 
 class KeyShredded(RuntimeError):
@@ -156,3 +170,17 @@ class Keyring:
 
 def _context(owner_id: uuid.UUID) -> bytes:
     return b"casevault/data-key/" + owner_id.bytes
+
+
+def require_matching_key(session: Session, provider: KeyProvider) -> None:
+    """Unwrap one stored data key with `provider`, so a wrong key file stops start-up instead of every request."""
+    sample = session.scalars(select(DataKey).limit(1)).first()
+    if sample is None:
+        return
+    try:
+        Keyring(provider).for_owner(session, sample.owner_id)
+    except UnwrapError as exc:
+        raise KeyMismatch(
+            f"the key file (key id {provider.key_id}) is not the key this database was sealed with "
+            f"(data keys wrapped by key id {sample.kek_id}); use the data directory's own key file"
+        ) from exc

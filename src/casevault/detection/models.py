@@ -58,6 +58,10 @@ class Alert(Base):
     actor_label: Mapped[str] = mapped_column(String(64))
     subject_staff_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Who last acknowledged or closed it, when, and their note (redacted, like every reason: ADR 0563).
+    handled_by_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    note_redacted: Mapped[str | None] = mapped_column(String(500), default=None)
 
     def __repr__(self) -> str:
         return f"Alert(kind={self.kind!s}, severity={self.severity!s}, status={self.status!s})"

@@ -1,9 +1,12 @@
 """The stolen-session drill: how many customers does an attacker riding one agent's session reach before containment?
 
-Threat model: the attacker holds the cookie of an agent session that has just completed password + TOTP (the
-worst moment to steal it, since the sign-in counts as a fresh step-up), but not the TOTP device, so it cannot
-answer a new step-up. It lists every case, enumerates case numbers, opens customers, looks up emails, reveals
-PII and probes export-like endpoints, through the real ASGI app in-process, until the session is revoked (401).
+Threat model: the attacker holds the cookie of an agent session that has just completed password + TOTP, but not
+the TOTP device, so it cannot answer a step-up (the sign-in's own factor is not one: docs/adr/0509-…). It lists
+every case, enumerates case numbers, opens customers, looks up emails, reveals PII and probes export-like
+endpoints, through the real ASGI app in-process, until the session is revoked (a 401 other than a step-up request).
+
+"Customers whose data it obtained" are those it opened (masked PII, redacted text) or revealed a value of; those
+that only appeared in a list (a customer reference and a redacted subject, no PII) are reported separately.
 
 The drill never touches the operator's data: it copies the SQLite data directory (database and key file) to a
 temporary directory, signs the agent in there with a fresh password and TOTP secret that are never printed, and
@@ -75,6 +78,7 @@ class StolenSessionReport:
     customers_opened: int = 0
     customers_revealed: int = 0
     customers_total: int = 0
+    step_ups_refused: int = 0
     reveals_before_alert: int = 0
     alerts: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -85,9 +89,14 @@ class StolenSessionReport:
         return bool(self.alerts)
 
     @property
+    def customers_obtained(self) -> int:
+        """Customers whose data the attacker got: opened (masked) or with a value revealed."""
+        return self.customers_opened + self.customers_revealed
+
+    @property
     def target_met(self) -> bool:
-        """≤ 10 distinct customers (any exposure) and no value unmasked before an alert was raised."""
-        return self.customers_total <= TARGET_MAX_CUSTOMERS and self.reveals_before_alert == 0
+        """≤ 10 customers' data obtained and no value unmasked before an alert was raised."""
+        return self.customers_obtained <= TARGET_MAX_CUSTOMERS and self.reveals_before_alert == 0
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form."""
@@ -101,10 +110,12 @@ class StolenSessionReport:
             "statuses": self.statuses,
             "probes": self.probes,
             "reveals_succeeded": self.reveals_succeeded,
+            "step_ups_refused": self.step_ups_refused,
             "customers": {
                 "listed_only": self.customers_listed,
                 "opened_masked": self.customers_opened,
                 "revealed": self.customers_revealed,
+                "obtained": self.customers_obtained,
                 "total": self.customers_total,
             },
             "reveals_before_alert": self.reveals_before_alert,
@@ -133,10 +144,22 @@ class _Attacker:
         key = str(response.status_code)
         self.report.statuses[key] = self.report.statuses.get(key, 0) + 1
         if response.status_code == 401:
+            if _error_code(response) == "step_up_required":
+                # Asked for a second factor it does not hold: refused, but the session lives on.
+                self.report.step_ups_refused += 1
+                self.report.requests_before_revocation += 1
+                return response
             self.report.revoked = True
             raise _Stop
         self.report.requests_before_revocation += 1
         return response
+
+
+def _error_code(response: Any) -> str | None:
+    try:
+        return str(response.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 @contextmanager

@@ -260,6 +260,13 @@ def _count_failure(session: Session, ctx: IdentityContext, *, account: bytes, ad
     return just_locked
 
 
+def _record_on_staff(
+    session: Session, staff_id: uuid.UUID, action: AuditAction, *, actor: Actor, **fields: Any
+) -> None:
+    """Audit an action on a staff account: the staff row is the target of every event of this module."""
+    record(session, actor=actor, action=action, target_type="staff", target_id=str(staff_id), **fields)
+
+
 def unlock_account(session: Session, staff: Staff, *, keyring: Keyring, actor: Actor) -> bool:
     """Clear the account's failure counter and lock; False when it was not throttled."""
     result = session.execute(
@@ -268,14 +275,7 @@ def unlock_account(session: Session, staff: Staff, *, keyring: Keyring, actor: A
         )
     )
     cleared = bool(getattr(result, "rowcount", 0))
-    record(
-        session,
-        actor=actor,
-        action=AuditAction.STAFF_UNLOCKED,
-        target_type="staff",
-        target_id=str(staff.id),
-        detail={"was_throttled": cleared},
-    )
+    _record_on_staff(session, staff.id, AuditAction.STAFF_UNLOCKED, actor=actor, detail={"was_throttled": cleared})
     return cleared
 
 
@@ -370,14 +370,7 @@ def set_password(session: Session, staff: Staff, password: str, *, ctx: Identity
     staff.password_hash = policy.hash(password)
     staff.password_changed_at = now
     revoked = revoke_all_sessions_of(session, staff.id, now=now, reason="password changed")
-    record(
-        session,
-        actor=actor,
-        action=AuditAction.PASSWORD_CHANGED,
-        target_type="staff",
-        target_id=str(staff.id),
-        detail={"sessions_revoked": revoked},
-    )
+    _record_on_staff(session, staff.id, AuditAction.PASSWORD_CHANGED, actor=actor, detail={"sessions_revoked": revoked})
     return revoked
 
 
@@ -386,13 +379,12 @@ def change_password(
 ) -> int:
     """The signed-in user's own change: the current password must match first."""
     if not ctx.policy.verify(staff.password_hash, current_password):
-        record(
+        _record_on_staff(
             session,
+            staff.id,
+            AuditAction.PASSWORD_CHANGED,
             actor=actor,
-            action=AuditAction.PASSWORD_CHANGED,
             outcome=Outcome.DENIED,
-            target_type="staff",
-            target_id=str(staff.id),
             reason="current password did not match",
         )
         raise CurrentPasswordIncorrect()
@@ -402,12 +394,11 @@ def change_password(
 def revoke_all_sessions(session: Session, staff: Staff, *, actor: Actor, reason: str, now: datetime) -> int:
     """Revoke every live session of a staff member (suspension, compromise); audited."""
     revoked = revoke_all_sessions_of(session, staff.id, now=now, reason=reason)
-    record(
+    _record_on_staff(
         session,
+        staff.id,
+        AuditAction.SESSION_REVOKED,
         actor=actor,
-        action=AuditAction.SESSION_REVOKED,
-        target_type="staff",
-        target_id=str(staff.id),
         reason=reason[:200],
         detail={"sessions_revoked": revoked},
     )
@@ -438,13 +429,17 @@ def factors_of(session: Session, staff_id: uuid.UUID) -> Factors:
 def complete_second_factor(
     session: Session, row: StaffSession, staff: Staff, *, method: str, step_up: bool, ctx: IdentityContext
 ) -> str:
-    """Mark the session MFA-complete (and stepped-up when the factor qualifies); rotates the cookie secret."""
+    """Mark the session MFA-complete, or stepped-up when the factor qualifies; rotates the cookie secret.
+
+    The sign-in's own second factor is not a step-up (docs/adr/0509-…): a cookie stolen right after sign-in must
+    not carry the power to reveal PII or read past the soft budget; only a check made later on the session does.
+    """
     now = ctx.now()
     first = row.mfa_completed_at is None
     if first:
         row.mfa_method = method
         row.mfa_completed_at = now
-    if step_up:
+    elif step_up:
         row.stepped_up_at = now
     secret = rotate_session(row)
     actor = session_actor(staff, row, ip_prefix=row.ip_prefix)
@@ -479,13 +474,12 @@ def start_totp_enrolment(session: Session, staff: Staff, *, ctx: IdentityContext
     else:
         existing.secret_wrapped, existing.created_at, existing.last_used_step = wrapped, ctx.now(), None
     uri = totp.provisioning_uri(secret, username=staff.username, issuer=ctx.settings.mfa_issuer)
-    record(
+    _record_on_staff(
         session,
+        staff.id,
+        AuditAction.MFA_ENROLLED,
         actor=actor,
-        action=AuditAction.MFA_ENROLLED,
         outcome=Outcome.FAILED,
-        target_type="staff",
-        target_id=str(staff.id),
         reason="totp enrolment started, awaiting first code",
         detail={"method": "totp"},
     )
@@ -525,14 +519,7 @@ def verify_totp(session: Session, staff: Staff, code: str, *, ctx: IdentityConte
     assert factor is not None
     if factor.confirmed_at is None:
         factor.confirmed_at = ctx.now()
-        record(
-            session,
-            actor=actor,
-            action=AuditAction.MFA_ENROLLED,
-            target_type="staff",
-            target_id=str(staff.id),
-            detail={"method": "totp"},
-        )
+        _record_on_staff(session, staff.id, AuditAction.MFA_ENROLLED, actor=actor, detail={"method": "totp"})
     return True
 
 
@@ -595,13 +582,12 @@ def register_passkey(
         ):
             raise passkeys.PasskeyRejected("credential already registered")
     except passkeys.PasskeyRejected as exc:
-        record(
+        _record_on_staff(
             session,
+            staff.id,
+            AuditAction.MFA_ENROLLED,
             actor=actor,
-            action=AuditAction.MFA_ENROLLED,
             outcome=Outcome.DENIED,
-            target_type="staff",
-            target_id=str(staff.id),
             reason=f"passkey registration rejected: {exc}"[:200],
             detail={"method": "webauthn"},
         )
@@ -618,12 +604,11 @@ def register_passkey(
     )
     session.add(passkey)
     session.flush()
-    record(
+    _record_on_staff(
         session,
+        staff.id,
+        AuditAction.MFA_ENROLLED,
         actor=actor,
-        action=AuditAction.MFA_ENROLLED,
-        target_type="staff",
-        target_id=str(staff.id),
         detail={"method": "webauthn", "passkey": str(passkey.id), "backed_up": verified.backed_up},
     )
     return passkey
@@ -712,14 +697,7 @@ def issue_recovery_codes(session: Session, staff: Staff, *, ctx: IdentityContext
     now = ctx.now()
     for code in codes:
         session.add(RecoveryCode(staff_id=staff.id, code_hash=recovery.hash_code(code), created_at=now))
-    record(
-        session,
-        actor=actor,
-        action=AuditAction.RECOVERY_CODES_ISSUED,
-        target_type="staff",
-        target_id=str(staff.id),
-        detail={"count": len(codes)},
-    )
+    _record_on_staff(session, staff.id, AuditAction.RECOVERY_CODES_ISSUED, actor=actor, detail={"count": len(codes)})
     return codes
 
 
@@ -737,13 +715,12 @@ def use_recovery_code(session: Session, staff: Staff, code: str, *, ctx: Identit
     )
     used = bool(getattr(result, "rowcount", 0))
     left = factors_of(session, staff.id).recovery_codes_left
-    record(
+    _record_on_staff(
         session,
+        staff.id,
+        AuditAction.RECOVERY_CODE_USED,
         actor=actor,
-        action=AuditAction.RECOVERY_CODE_USED,
         outcome=Outcome.ALLOWED if used else Outcome.DENIED,
-        target_type="staff",
-        target_id=str(staff.id),
         detail={"codes_left": left},
     )
     return used
@@ -758,12 +735,11 @@ def reset_mfa(session: Session, staff: Staff, *, actor: Actor, reason: str, now:
     passkeys_removed = session.execute(delete(WebauthnCredential).where(WebauthnCredential.staff_id == staff.id))
     session.execute(delete(RecoveryCode).where(RecoveryCode.staff_id == staff.id))
     revoked = revoke_all_sessions_of(session, staff.id, now=now, reason="mfa reset")
-    record(
+    _record_on_staff(
         session,
+        staff.id,
+        AuditAction.MFA_RESET,
         actor=actor,
-        action=AuditAction.MFA_RESET,
-        target_type="staff",
-        target_id=str(staff.id),
         reason=reason[:200],
         detail={"sessions_revoked": revoked, "passkeys_removed": int(getattr(passkeys_removed, "rowcount", 0) or 0)},
     )
@@ -793,12 +769,11 @@ def request_mfa_reset(session: Session, target: Staff, *, reason: str, actor: Ac
     )
     session.add(request)
     session.flush()
-    record(
+    _record_on_staff(
         session,
+        target.id,
+        AuditAction.MFA_RESET_REQUESTED,
         actor=actor,
-        action=AuditAction.MFA_RESET_REQUESTED,
-        target_type="staff",
-        target_id=str(target.id),
         reason=request.reason,
         detail={"request": str(request.id)},
     )
@@ -811,13 +786,12 @@ def approve_mfa_reset(session: Session, request_id: uuid.UUID, *, actor: Actor, 
     if request is None or request.completed_at is not None or request.expires_at <= now:
         raise NotFound()
     if actor.staff_id is None or actor.staff_id in (request.requested_by, request.staff_id):
-        record(
+        _record_on_staff(
             session,
+            request.staff_id,
+            AuditAction.MFA_RESET_APPROVED,
             actor=actor,
-            action=AuditAction.MFA_RESET_APPROVED,
             outcome=Outcome.DENIED,
-            target_type="staff",
-            target_id=str(request.staff_id),
             reason="approver must differ from requester and target",
             detail={"request": str(request.id)},
         )
@@ -827,12 +801,11 @@ def approve_mfa_reset(session: Session, request_id: uuid.UUID, *, actor: Actor, 
         raise NotFound()
     request.approved_by = actor.staff_id
     request.completed_at = now
-    record(
+    _record_on_staff(
         session,
+        target.id,
+        AuditAction.MFA_RESET_APPROVED,
         actor=actor,
-        action=AuditAction.MFA_RESET_APPROVED,
-        target_type="staff",
-        target_id=str(target.id),
         detail={"request": str(request.id), "requested_by": str(request.requested_by)},
     )
     reset_mfa(session, target, actor=actor, reason=request.reason, now=now)
@@ -861,13 +834,8 @@ def provision_credentials(
         session.add(TotpFactor(staff_id=staff.id, secret_wrapped=wrapped, created_at=now, confirmed_at=now))
     else:
         factor.secret_wrapped, factor.created_at, factor.confirmed_at, factor.last_used_step = wrapped, now, now, None
-    record(
-        session,
-        actor=actor,
-        action=AuditAction.MFA_ENROLLED,
-        target_type="staff",
-        target_id=str(staff.id),
-        detail={"method": "totp", "provisioned": True},
+    _record_on_staff(
+        session, staff.id, AuditAction.MFA_ENROLLED, actor=actor, detail={"method": "totp", "provisioned": True}
     )
     uri = totp.provisioning_uri(secret, username=staff.username, issuer=ctx.settings.mfa_issuer)
     return ProvisionedCredentials(totp_secret=secret, otpauth_uri=uri)

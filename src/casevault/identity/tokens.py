@@ -18,6 +18,9 @@ from casevault.identity.models import ApiToken, Staff, StaffStatus
 __all__ = ["TOKEN_PREFIX", "authenticate_token", "issue_token", "revoke_token"]
 
 TOKEN_PREFIX = "cvt_"
+# last_used_at is refreshed at most this often: writing it on every request made each request update (and lock
+# until commit) the token's row, serialising all concurrent requests of one token.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def _digest(token: str) -> bytes:
@@ -62,7 +65,8 @@ def authenticate_token(session: Session, secret: str, *, now: datetime | None = 
     token, staff = found
     if token.revoked_at is not None or token.expires_at <= current or staff.status != StaffStatus.ACTIVE:
         return None
-    token.last_used_at = current
+    if token.last_used_at is None or current - token.last_used_at >= LAST_USED_RESOLUTION:
+        token.last_used_at = current
     return Actor(
         staff_id=staff.id,
         username=staff.username,

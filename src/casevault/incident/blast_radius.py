@@ -19,15 +19,15 @@ from enum import StrEnum
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import ColumnElement, DateTime, Engine, Text, and_, cast, func, select, type_coerce
+from sqlalchemy import ColumnElement, DateTime, Engine, Text, and_, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from casevault.audit.encoding import canonical_json
 from casevault.audit.events import Exposure, Outcome
 from casevault.audit.models import AuditCheckpoint, AuditEvent, AuditSubject
 from casevault.audit.verify import verify
-from casevault.cases.models import Case, Customer, Organization
 from casevault.db.base import utcnow
+from casevault.incident.read_path import case_facts, customer_facts
 
 __all__ = [
     "BlastModel",
@@ -54,7 +54,6 @@ _FIELD_ENTITIES = {
 }
 _FREE_TEXT = "FREE_TEXT"
 # IN lists are chunked: SQLite caps bound parameters, and huge lists plan badly on PostgreSQL.
-_CHUNK = 500
 
 
 class BlastModel(StrEnum):
@@ -278,13 +277,6 @@ def _filters(query: BlastQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _customer_expression() -> ColumnElement[Any]:
-    s = AuditSubject.__table__.c
-    # A subject may name only the case; its customer is the case's.
-    of_case = select(Case.customer_id).where(Case.id == s.case_id).scalar_subquery()
-    return func.coalesce(s.customer_id, of_case)
-
-
 @dataclass
 class _Accumulator:
     """Raw facts about one customer, gathered row by row with cheap set operations and folded once at the end."""
@@ -296,6 +288,18 @@ class _Accumulator:
     sessions: set[str | None] = field(default_factory=set)
     ips: set[str | None] = field(default_factory=set)
     events: set[int] = field(default_factory=set)
+
+    def merge(self, other: _Accumulator) -> None:
+        """Take in the rows another accumulator saw (subjects that named only a case, once its customer is known)."""
+        self.kinds |= other.kinds
+        self.cases |= other.cases
+        self.sessions |= other.sessions
+        self.ips |= other.ips
+        self.events |= other.events
+        for moment in (other.first, other.last):
+            if moment is not None:
+                self.first = moment if self.first is None or moment < self.first else self.first
+                self.last = moment if self.last is None or moment > self.last else self.last
 
     def fold(self, parsed: dict[str | None, list[str]]) -> tuple[Exposure, bool, tuple[FieldExposure, ...]]:
         """Highest level, whether the actor wrote, and each (field, entity type) with how it was shown."""
@@ -331,35 +335,6 @@ def _parse_fields(text: str | None) -> list[str]:
     except ValueError:
         return []
     return [str(item) for item in value] if isinstance(value, list) else []
-
-
-def _chunks(values: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
-def _case_numbers(session: Session, case_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    ids = sorted(set(case_ids))
-    numbers: dict[uuid.UUID, str] = {}
-    for chunk in _chunks(ids):
-        numbers.update(
-            (row[0], row[1]) for row in session.execute(select(Case.id, Case.number).where(Case.id.in_(chunk)))
-        )
-    return numbers
-
-
-def _customer_facts(session: Session, customer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str, str]]:
-    """reference, country, sector per customer (country and sector are stored in clear for exactly this)."""
-    facts: dict[uuid.UUID, tuple[str, str, str]] = {}
-    for chunk in _chunks(customer_ids):
-        rows = session.execute(
-            select(Customer.id, Customer.reference, Customer.country, Organization.sector)
-            .outerjoin(Organization, Organization.id == Customer.organization_id)
-            .where(Customer.id.in_(chunk))
-        )
-        for customer_id, reference, country, sector in rows:
-            facts[customer_id] = (reference, country.upper(), sector or "(no organization)")
-    return facts
 
 
 def _shares(counts: Counter[str], total: int, *, keys: Sequence[str] = ()) -> tuple[Share, ...]:
@@ -433,9 +408,8 @@ def compute_blast_radius(
 ) -> BlastRadiusReport:
     """Compute the report for `query`; with `keys`, also verify the audit chain (a break is reported, not raised)."""
     e, s = AuditEvent.__table__.c, AuditSubject.__table__.c
-    customer = _customer_expression().label("customer")
     joined = AuditEvent.__table__.join(AuditSubject.__table__, s.event_seq == e.seq)
-    conditions = [*_filters(query), customer.isnot(None)]
+    conditions = [*_filters(query), or_(s.customer_id.isnot(None), s.case_id.isnot(None))]
     fields_text = cast(e.fields, Text)
     # The column's UTC type decorator runs per row; only each customer's first and last time need it (_utc).
     raw_time = type_coerce(e.occurred_at, DateTime(timezone=True))
@@ -443,15 +417,18 @@ def compute_blast_radius(
     # over the join for exact distinct-event counts, and the join is what costs (ADR 0601). Fetched in one go:
     # a server-side cursor costs a round trip per batch, more than the rows weigh.
     rows = session.execute(
-        select(customer, s.case_id, s.exposure, e.session_ref, e.ip_prefix, fields_text, raw_time, e.seq)
+        select(s.customer_id, s.case_id, s.exposure, e.session_ref, e.ip_prefix, fields_text, raw_time, e.seq)
         .select_from(joined)
         .where(and_(*conditions))
     )
     accumulators: defaultdict[uuid.UUID, _Accumulator] = defaultdict(_Accumulator)
+    # A subject may name only the case; its customer is the case's, learnt below with the case numbers (the
+    # incident read path, since row-level security shows a security officer no case).
+    by_case_only: defaultdict[uuid.UUID, _Accumulator] = defaultdict(_Accumulator)
     seen_events: set[int] = set()
     # The hot loop: tens of thousands of rows for an actor who scrolled through lists; only set and compare ops.
     for customer_id, case_id, exposure, session_ref, ip_prefix, fields_json, moment, seq in rows:
-        acc = accumulators[customer_id]
+        acc = accumulators[customer_id] if customer_id is not None else by_case_only[case_id]
         acc.kinds.add((exposure, fields_json))
         if case_id is not None:
             acc.cases.add(case_id)
@@ -464,8 +441,14 @@ def compute_blast_radius(
         acc.events.add(seq)
         seen_events.add(seq)
     total_events = len(seen_events)
-    case_numbers = _case_numbers(session, (cid for acc in accumulators.values() for cid in acc.cases))
-    facts = _customer_facts(session, sorted(accumulators))
+    cases_seen = {cid for acc in (*accumulators.values(), *by_case_only.values()) for cid in acc.cases}
+    case_rows = case_facts(session, cases_seen)
+    for case_id, acc in by_case_only.items():
+        # A case deleted since leaves no customer to attribute its rows to.
+        if case_id in case_rows:
+            accumulators[case_rows[case_id][1]].merge(acc)
+    numbers = {case_id: number for case_id, (number, _customer) in case_rows.items()}
+    facts = customer_facts(session, accumulators)
 
     customers: list[CustomerExposure] = []
     parsed: dict[str | None, list[str]] = {}
@@ -483,7 +466,7 @@ def compute_blast_radius(
                 sector=sector,
                 exposure=level,
                 wrote=wrote,
-                cases=tuple(sorted(case_numbers.get(cid, f"(deleted {cid.hex[:8]})") for cid in acc.cases)),
+                cases=tuple(sorted(numbers.get(cid, f"(deleted {cid.hex[:8]})") for cid in acc.cases)),
                 fields=fields,
                 first_seen=_utc(acc.first),
                 last_seen=_utc(acc.last),

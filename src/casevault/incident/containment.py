@@ -86,8 +86,8 @@ def contain_account(
         action=AuditAction.STAFF_SUSPENDED,
         target_type="staff",
         target_id=str(staff.id),
-        reason=reason[:200],
-        detail={"already_suspended": already, "via": "incident.contain"},
+        reason="incident containment",
+        detail={"already_suspended": already, "via": "incident.contain", "reason_length": len(reason)},
     )
     sessions_revoked = revoke_all_sessions(session, staff, actor=actor, reason="incident containment", now=moment)
     live_tokens = session.scalars(
@@ -104,7 +104,7 @@ def contain_account(
             reason="incident containment",
         )
     # Removing every factor means the next sign-in (after reactivation) must enrol again.
-    reset_mfa(session, staff, actor=actor, reason=reason[:200], now=moment)
+    reset_mfa(session, staff, actor=actor, reason="incident containment", now=moment)
     incident = record_incident(
         session, report, reason=reason, actor=actor, kind=IncidentKind.CONTAINMENT, contained_at=moment
     )

@@ -15,18 +15,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casevault.access.actor import Actor, AuthMethod
 from casevault.access.permissions import Permission, role_allows
 from casevault.audit.events import AuditAction, Exposure, Outcome
 from casevault.audit.trail import Subject, record
-from casevault.cases.models import Contact, ContactKind, Customer
 from casevault.crypto.keyring import Keyring, KeyShredded, aad_for
 from casevault.errors import Conflict, PermissionDenied
 from casevault.incident.blast_radius import CustomerExposure, compute_blast_radius
 from casevault.incident.models import Incident
+from casevault.incident.read_path import billing_contacts, customer_channel
 from casevault.incident.services import query_of
 
 __all__ = [
@@ -186,12 +185,10 @@ class _Channel:
 
 def _open_channel(session: Session, keyring: Keyring, customer_id: uuid.UUID) -> _Channel:
     """The customer's own email and phone and its billing contacts' emails (the 2021 phishing targets)."""
-    row = session.execute(
-        select(Customer.email_sealed, Customer.phone_sealed).where(Customer.id == customer_id)
-    ).one_or_none()
-    if row is None:
+    sealed = customer_channel(session, customer_id)
+    if sealed is None:
         return _Channel()
-    email_sealed, phone_sealed = row
+    email_sealed, phone_sealed = sealed
     try:
         owner_key = keyring.for_owner(session, customer_id)
     except KeyShredded:
@@ -203,13 +200,9 @@ def _open_channel(session: Session, keyring: Keyring, customer_id: uuid.UUID) ->
         if phone_sealed is not None
         else None
     )
-    billing = session.execute(
-        select(Contact.id, Contact.email_sealed)
-        .where(Contact.customer_id == customer_id, Contact.kind == ContactKind.BILLING)
-        .order_by(Contact.created_at, Contact.id)
-    ).all()
     emails = tuple(
-        owner_key.open(sealed, aad_for("contacts", "email_sealed", contact_id)) for contact_id, sealed in billing
+        owner_key.open(sealed_email, aad_for("contacts", "email_sealed", contact_id))
+        for contact_id, sealed_email in billing_contacts(session, customer_id)
     )
     return _Channel(email, phone, emails)
 

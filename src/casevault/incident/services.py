@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casevault.access.actor import Actor
+from casevault.access.grants import redact_reason
 from casevault.audit.events import AuditAction
 from casevault.audit.models import AuditEvent
 from casevault.audit.trail import chain_head, record
@@ -176,7 +177,11 @@ def record_incident(
     kind: IncidentKind = IncidentKind.REPORT,
     contained_at: datetime | None = None,
 ) -> Incident:
-    """Store the report's parameters, chain head and digest as an incident, and audit it."""
+    """Store the report's parameters, chain head and digest as an incident, and audit it.
+
+    The reason is kept redacted and the audit row holds only its length (docs/adr/0563-…): officers type customer
+    details into reasons under pressure.
+    """
     reason = reason.strip()
     if not reason:
         raise InvalidInput("reason is required")
@@ -186,7 +191,7 @@ def record_incident(
         created_at=utcnow(),
         created_by_id=actor.staff_id,
         created_by_label=actor.username[:64],
-        reason=reason[:200],
+        reason=redact_reason(reason)[:200],
         subject_staff_id=query.staff_id,
         subject_username=query.username,
         model=str(query.model),
@@ -212,9 +217,9 @@ def record_incident(
         action=AuditAction.INCIDENT_RECORDED,
         target_type="incident",
         target_id=str(incident.id),
-        reason=incident.reason,
         detail={
             "kind": str(kind),
+            "reason_length": len(reason),
             "query": query.as_dict(),
             "digest": report.digest.hex(),
             "customers_affected": incident.customers_affected,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import time
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 
 import re2
 
@@ -32,13 +34,14 @@ from casevault.redaction.recognizers import (
     UrlRecognizer,
     load_spacy_model,
 )
-from casevault.redaction.spans import RedactionResult, Span
+from casevault.redaction.spans import RedactionResult, Span, new_span
 
 __all__ = ["Redactor"]
 
 _CHUNK_CHARS = 1_000_000
 _CHUNK_OVERLAP = 20_000  # longer than any entity we expect, private key blocks included
 _UNWANTED = float("inf")
+_START_END = attrgetter("start", "end")
 _BATCH_TEXTS = 256  # texts scanned together by `detect_batch`; small enough to stay in the CPU caches
 
 
@@ -67,10 +70,14 @@ def _run(recognizer: Recognizer, doc: Doc, budget: float) -> list[Found]:
         found = recognizer.find(doc)
         doc.check_deadline()  # also catches recognizers that do not scan through `doc`
     except BudgetExceeded:
-        raise RedactionFailed(recognizer.name, f"exceeded the time budget of {budget:.2f}s") from None
+        raise RedactionFailed(recognizer.name, _over_budget(budget)) from None
     except Exception as error:  # any failure must withhold the text, whatever it is
         raise RedactionFailed(recognizer.name, f"raised {type(error).__name__}") from None
     return found
+
+
+def _over_budget(budget: float) -> str:
+    return f"exceeded the time budget of {budget:.2f}s"
 
 
 def _default_recognizers(config: RedactorConfig) -> list[Recognizer]:
@@ -161,7 +168,7 @@ class Redactor:
                 start, end = offsets[start], offsets[end - 1] + 1  # NormalizedText.to_original, inlined
             if check_allowed and self._allowed(entity_type, text[start:end]):
                 continue
-            spans.append(Span(start + offset, end + offset, entity_type, score, name))
+            spans.append(new_span(start + offset, end + offset, entity_type, score, name))
         return spans
 
     def detect_batch(self, texts: Iterable[str]) -> list[list[Span]]:
@@ -180,25 +187,42 @@ class Redactor:
     def _detect_group(self, texts: list[str]) -> list[list[Span]]:
         config = self.config
         results: list[list[Span] | None] = [None] * len(texts)
-        group: list[tuple[int, NormalizedText, Doc, list[Found]]] = []
+        group: list[tuple[int, NormalizedText]] = []
+        docs: list[Doc] = []
         budgets: list[float] = []
         for index, text in enumerate(texts):
             if len(text) > _CHUNK_CHARS:
                 results[index] = self.detect(text)  # long inputs keep their own chunked path
                 continue
             scanned = normalize(text)
-            group.append((index, scanned, Doc(scanned.text), []))
+            group.append((index, scanned))
+            docs.append(Doc(scanned.text))
             budgets.append(config.time_budget_seconds + config.time_budget_seconds_per_mb * len(text) / 1e6)
+        candidates: list[list[Found]] = [[] for _ in docs]
         # Each text keeps its own budget, as in `detect`: the time spent on it is summed over the recognizers.
+        # One clock reading per text and recognizer: the end of one text's scan is the start of the next one's.
         remaining = list(budgets)
+        clock = time.perf_counter
         for recognizer in self._recognizers:
-            for position, (_index, _scanned, doc, candidates) in enumerate(group):
-                began = time.perf_counter()
-                doc.deadline = began + remaining[position]
-                candidates.extend(_run(recognizer, doc, budgets[position]))
-                remaining[position] -= time.perf_counter() - began
-        for index, scanned, _doc, candidates in group:
-            results[index] = _resolve_overlaps(self._to_spans(texts[index], scanned, candidates, 0))
+            find = recognizer.find
+            now = clock()
+            for position, doc in enumerate(docs):
+                deadline = doc.deadline = now + remaining[position]
+                try:
+                    found = find(doc)
+                except BudgetExceeded:
+                    raise RedactionFailed(recognizer.name, _over_budget(budgets[position])) from None
+                except Exception as error:  # any failure must withhold the text, whatever it is
+                    raise RedactionFailed(recognizer.name, f"raised {type(error).__name__}") from None
+                later = clock()
+                if later > deadline:  # also catches recognizers that do not scan through `doc`
+                    raise RedactionFailed(recognizer.name, _over_budget(budgets[position]))
+                remaining[position] -= later - now
+                now = later
+                if found:
+                    candidates[position] += found
+        for (index, scanned), found in zip(group, candidates, strict=True):
+            results[index] = _resolve_overlaps(self._to_spans(texts[index], scanned, found, 0))
         return [spans if spans is not None else [] for spans in results]
 
     def redact_batch(self, texts: Iterable[str], operator: Operator | None = None) -> list[RedactionResult]:
@@ -236,6 +260,14 @@ def _resolve_overlaps(spans: list[Span]) -> list[Span]:
     """Keep non-overlapping spans, preferring the longer one, then the higher score."""
     if len(spans) < 2:
         return spans
+    by_start = sorted(spans, key=_START_END)
+    previous_end = by_start[0].end
+    for span in itertools.islice(by_start, 1, None):
+        if span.start < previous_end:
+            break
+        previous_end = span.end
+    else:
+        return by_start  # nothing overlaps (the common case): every span is kept, in text order
     ordered = sorted(spans, key=lambda span: (-(span.end - span.start), -span.score, span.start))
     starts: list[int] = []
     kept: list[Span] = []

@@ -43,7 +43,8 @@ class NormalizedText:
 
 def normalize(text: str) -> NormalizedText:
     """Return `text` ready to scan; the common case (nothing to undo) costs one regex search."""
-    if _NEEDS_WORK.search(text) is None:
+    # Every character we undo is non-ASCII: an ASCII text (most of them) needs no search at all.
+    if text.isascii() or _NEEDS_WORK.search(text) is None:
         return NormalizedText(text, None)
     mapped = text.translate(_ONE_TO_ONE)
     if not any(char in mapped for char in _ZERO_WIDTH):

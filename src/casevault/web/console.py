@@ -1,7 +1,10 @@
-"""The agent console's pages: sign-in (password, then TOTP), my queue, a case (notes, replies, status), my sessions.
+"""The agent console's sign-in and account pages, and `install()`, which mounts every console page.
 
-Pages reuse the sign-in routes of `identity.api` and the readers of `cases` (so every read is audited and
-scoped exactly as over the API); forms carry the session's CSRF token, checked by `api.deps`.
+Sign-in is password then a second factor (TOTP, or a passkey through the API's WebAuthn routes from a vendored
+script); an account without a factor enrols one first (QR code, then recovery codes shown once). Pages reuse
+the route functions of `identity.api`, so cookies, rotation, throttling and audit are exactly the API's; forms
+carry the session's CSRF token, checked by `api.deps` (docs/adr/0700-…). The case, access and security pages
+live in `casework`, `access_pages` and `security_pages`.
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ import secrets
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import SecretStr, ValidationError
 
 from casevault.access.actor import Actor
 from casevault.access.permissions import Permission
+from casevault.access.roles import Role
 from casevault.api.deps import (
     CsrfRejected,
+    SecondFactorRequired,
     SessionDep,
     SignedIn,
     SignedInDep,
@@ -26,36 +31,36 @@ from casevault.api.deps import (
     identity_context,
     public,
     require,
-    session_cookie_name,
 )
-from casevault.audit.events import AuditAction
-from casevault.cases import access, services, views
-from casevault.cases.models import CaseStatus, NoteVisibility
-from casevault.cases.schemas import CustomerOut
 from casevault.config import Settings
-from casevault.errors import AuthenticationRequired, CasevaultError, RateLimited
+from casevault.errors import AuthenticationRequired, Conflict, RateLimited
 from casevault.identity import api as identity_api
+from casevault.identity import services as identity_services
 from casevault.identity.schemas import LoginRequest, TotpCode
 from casevault.identity.sessions import csrf_token_for
-from casevault.web.rendering import ConsoleRoute, ConsoleStatic, render
+from casevault.web import access_pages, casework, security_pages, stepup
+from casevault.web.casework import PAGE_SIZE
+from casevault.web.rendering import ConsoleRoute, ConsoleStatic, csrf_of, render
 
 __all__ = ["PAGE_SIZE", "install", "router"]
 
-PAGE_SIZE = 20
-NOTE_MAX_CHARS = 10_000
-
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
-CaseReader = Annotated[Actor, require(Permission.CASE_READ)]
-NoteWriter = Annotated[Actor, require(Permission.NOTE_CREATE)]
-CaseUpdater = Annotated[Actor, require(Permission.CASE_UPDATE)]
 SelfManager = Annotated[Actor, require(Permission.SELF_MANAGE)]
 
 
 def install(app: FastAPI) -> None:
     """Add the console's pages and static files to the app (call before create_app checks the routes)."""
-    app.include_router(router)
+    for pages in (router, stepup.router, casework.router, access_pages.router, security_pages.router):
+        app.include_router(pages)
     app.mount("/static", ConsoleStatic(), name="static")
+
+
+def _home_for(actor: Actor) -> str:
+    """Where a signed-in person starts: the queue, or the security pages for a role that works no cases."""
+    if actor.role == Role.SECURITY_OFFICER:
+        return "/security/audit"
+    return "/queue"
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -125,12 +130,20 @@ def sign_in(
         return _sign_in_page(request, error="Sign in from this site's own sign-in page.", status_code=403)
     response.delete_cookie(_login_cookie(settings), path="/", secure=settings.cookie_secure, samesite="strict")
     if status.enrolment_required:
-        # First-sign-in enrolment is not in the console yet; the session stays password-only.
-        response.headers["location"] = "/sign-in/code?enrol=1"
+        # No second factor yet: the password-only session may enrol the first one, and nothing else.
+        response.headers["location"] = "/sign-in/enrol"
     return response
 
 
-def _code_page(request: Request, signed_in: SignedInDep, *, error: str | None, status_code: int = 200) -> Response:
+def _code_page(
+    request: Request,
+    session: SessionDep,
+    signed_in: SignedInDep,
+    *,
+    error: str | None,
+    status_code: int = 200,
+) -> Response:
+    factors = identity_services.factors_of(session, signed_in.staff.id)
     return render(
         request,
         "sign_in_code.html",
@@ -138,18 +151,21 @@ def _code_page(request: Request, signed_in: SignedInDep, *, error: str | None, s
             "csrf_token": csrf_token_for(signed_in.secret),
             "username": signed_in.staff.username,
             "error": error,
-            "enrol": request.query_params.get("enrol") == "1",
+            "totp": factors.totp,
+            "passkeys": factors.passkeys,
         },
         status_code=status_code,
     )
 
 
 @router.get("/sign-in/code")
-def code_form(request: Request, signed_in: SignedInDep) -> Response:
-    """The second-factor form; a password-only session can reach this page and nothing else."""
+def code_form(request: Request, session: SessionDep, signed_in: SignedInDep) -> Response:
+    """The second-factor form (TOTP code or passkey); a password-only session can reach this page and nothing else."""
     if signed_in.mfa_complete:
-        return _see_other("/queue")
-    return _code_page(request, signed_in, error=None)
+        return _see_other(_home_for(signed_in.actor))
+    if identity_services.factors_of(session, signed_in.staff.id).enrolment_required:
+        return _see_other("/sign-in/enrol")
+    return _code_page(request, session, signed_in, error=None)
 
 
 @router.post("/sign-in/code")
@@ -159,20 +175,82 @@ def submit_code(
     session: SessionDep,
     code: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """Verify a TOTP code through the API's route; on success the session is rotated and the queue opens."""
+    """Verify a TOTP code through the API's route; on success the session is rotated and the queue opens.
+
+    The first code from a new authenticator confirms the enrolment: the recovery codes are shown once.
+    """
     if signed_in.mfa_complete:
-        return _see_other("/queue")
+        return _see_other(_home_for(signed_in.actor))
+    enrolling = identity_services.factors_of(session, signed_in.staff.id).enrolment_required
+    retry = _enrol_page if enrolling else _code_page
     try:
         body = TotpCode(code=SecretStr(code.strip()))
     except ValidationError:
-        return _code_page(request, signed_in, error="Enter the 6-digit code from your app.", status_code=400)
-    response = _see_other("/queue")
+        return retry(request, session, signed_in, error="Enter the 6-digit code from your app.", status_code=400)
+    response = _see_other(_home_for(signed_in.actor))
     try:
-        identity_api.verify_totp(body, response, signed_in, session, identity_context(request))
+        status = identity_api.verify_totp(body, response, signed_in, session, identity_context(request))
     except AuthenticationRequired:
         # Five wrong answers end the session: then the next page load asks for the password again.
-        return _code_page(request, signed_in, error="That code was not accepted. Try the next one.", status_code=401)
+        error = "That code was not accepted. Try the next one."
+        return retry(request, session, signed_in, error=error, status_code=401)
+    if status.recovery_codes:
+        page = render(
+            request,
+            "recovery_codes.html",
+            {"codes": status.recovery_codes, "next": _home_for(signed_in.actor)},
+        )
+        page.raw_headers.extend((name, value) for name, value in response.raw_headers if name == b"set-cookie")
+        page.headers["cache-control"] = "no-store"
+        return page
     return response
+
+
+# ------------------------------------------------------------------------------------------------ enrolment
+
+
+def _enrol_page(
+    request: Request,
+    session: SessionDep,
+    signed_in: SignedInDep,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+    enrolment: dict[str, str] | None = None,
+) -> Response:
+    page = render(
+        request,
+        "enrol.html",
+        {
+            "csrf_token": csrf_token_for(signed_in.secret),
+            "username": signed_in.staff.username,
+            "error": error,
+            "enrolment": enrolment,
+            "pending": identity_services.factors_of(session, signed_in.staff.id).totp_pending,
+        },
+        status_code=status_code,
+    )
+    page.headers["cache-control"] = "no-store"
+    return page
+
+
+@router.get("/sign-in/enrol")
+def enrol_form(request: Request, session: SessionDep, signed_in: SignedInDep) -> Response:
+    """First sign-in: choose an authenticator app (QR code) or a passkey; nothing else is reachable before."""
+    if signed_in.mfa_complete or not identity_services.factors_of(session, signed_in.staff.id).enrolment_required:
+        return _see_other("/sign-in/code")
+    return _enrol_page(request, session, signed_in)
+
+
+@router.post("/sign-in/enrol/totp")
+def enrol_totp(request: Request, session: SessionDep, signed_in: SignedInDep) -> Response:
+    """Start TOTP enrolment through the API's route: a fresh secret, shown as a QR code (server-rendered SVG)."""
+    try:
+        started = identity_api.enrol_totp(signed_in, session, identity_context(request))
+    except (SecondFactorRequired, Conflict):
+        return _see_other("/sign-in/code")
+    enrolment = {"secret": started.secret, "qr_svg": started.qr_svg}
+    return _enrol_page(request, session, signed_in, enrolment=enrolment)
 
 
 @router.post("/sign-out")
@@ -181,138 +259,6 @@ def sign_out(request: Request, signed_in: SignedInDep, session: SessionDep) -> R
     response = _see_other("/sign-in?signed-out=1")
     identity_api.logout(response, signed_in, session, identity_context(request))
     return response
-
-
-# ------------------------------------------------------------------------------------------------ queue
-
-
-@router.get("/queue")
-def queue(
-    request: Request,
-    session: SessionDep,
-    actor: CaseReader,
-    status: Annotated[CaseStatus | None, Query()] = None,
-    page: Annotated[int, Query(ge=1, le=5_000)] = 1,
-) -> Response:
-    """Cases assigned to me and unassigned cases in my queues, newest first (each listed case is audited)."""
-    found = services.list_cases(session, actor=actor, status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    pages = max(1, -(-found.total // PAGE_SIZE))
-    return render(
-        request,
-        "queue.html",
-        {
-            "actor": actor,
-            "csrf_token": _csrf(request),
-            "cases": views.case_summaries(session, found.items),
-            "total": found.total,
-            "page": page,
-            "pages": pages,
-            "status": status,
-            "statuses": list(CaseStatus),
-        },
-    )
-
-
-# ------------------------------------------------------------------------------------------------ case
-
-
-def _customer(session: SessionDep, request: Request, actor: Actor, reference: str) -> CustomerOut | None:
-    """The case's customer, masked; None once crypto-shredded (the case outlives the person's data)."""
-    customer = access.customer_for(session, actor, reference)
-    try:
-        return views.customer_view(
-            session, get_runtime(request).keyring, customer, contacts=access.contacts_of(session, customer)
-        )
-    except services.CustomerErased:
-        return None
-
-
-def _case_page(
-    request: Request,
-    session: SessionDep,
-    actor: Actor,
-    number: str,
-    *,
-    note_error: str | None = None,
-    status_error: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    keyring = get_runtime(request).keyring
-    case = services.get_case(session, number, actor=actor)
-    detail = views.case_detail(session, keyring, case)
-    notes = views.note_views(session, access.notes_for(session, actor, case))
-    return render(
-        request,
-        "case.html",
-        {
-            "actor": actor,
-            "csrf_token": _csrf(request),
-            "case": detail,
-            "customer": _customer(session, request, actor, detail.customer.reference),
-            "notes": notes,
-            "note_error": note_error,
-            "status_error": status_error,
-            "next_statuses": sorted(
-                (status for status in services.ALLOWED_TRANSITIONS[case.status] if status != CaseStatus.RESOLVED),
-                key=list(CaseStatus).index,
-            ),
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/cases/{number}")
-def case_page(number: str, request: Request, session: SessionDep, actor: CaseReader) -> Response:
-    """One case: redacted text with typed chips, the masked customer and the notes timeline."""
-    return _case_page(request, session, actor, number)
-
-
-@router.post("/cases/{number}/notes")
-def add_note(
-    number: str,
-    request: Request,
-    session: SessionDep,
-    actor: NoteWriter,
-    body: Annotated[str, Form(max_length=NOTE_MAX_CHARS)] = "",
-    visibility: Annotated[NoteVisibility, Form()] = NoteVisibility.INTERNAL,
-) -> Response:
-    """Add an internal note or a public reply (redacted and sealed by the case service), then show the case."""
-    case = access.case_for(session, actor, number, action=AuditAction.NOTE_ADDED, record_read=False)
-    if not body.strip():
-        return _case_page(request, session, actor, number, note_error="Write something first.", status_code=400)
-    try:
-        services.add_note(
-            session,
-            case,
-            keyring=get_runtime(request).keyring,
-            body=body,
-            visibility=visibility,
-            actor=actor,
-        )
-    except CasevaultError as exc:
-        if exc.status_code != 422:
-            raise
-        return _case_page(request, session, actor, number, note_error=exc.public_message, status_code=400)
-    return _see_other(f"/cases/{case.number}#notes")
-
-
-@router.post("/cases/{number}/status")
-def change_status(
-    number: str,
-    request: Request,
-    session: SessionDep,
-    actor: CaseUpdater,
-    status: Annotated[CaseStatus, Form()],
-) -> Response:
-    """Move the case to another status (resolving, which needs a resolution text, is not offered here)."""
-    case = access.case_for(session, actor, number, action=AuditAction.CASE_STATUS_CHANGED, record_read=False)
-    try:
-        services.change_status(session, case, status, actor=actor)
-    except services.InvalidTransition:
-        return _case_page(
-            request, session, actor, number, status_error="That status change is not allowed.", status_code=409
-        )
-    return _see_other(f"/cases/{case.number}")
 
 
 # ------------------------------------------------------------------------------------------------ my sessions
@@ -325,7 +271,7 @@ def my_sessions(request: Request, session: SessionDep, actor: SelfManager) -> Re
     return render(
         request,
         "sessions.html",
-        {"actor": actor, "csrf_token": _csrf(request), "sessions": listed.sessions, "active": "sessions"},
+        {"actor": actor, "csrf_token": csrf_of(request), "sessions": listed.sessions, "active": "sessions"},
     )
 
 
@@ -340,9 +286,18 @@ def revoke_session(session_id: uuid.UUID, request: Request, session: SessionDep,
     return response
 
 
-def _csrf(request: Request) -> str:
-    """The CSRF token of the request's session, for the hidden field of every form on the page."""
-    secret = request.cookies.get(session_cookie_name(get_runtime(request).settings), "")
+# ------------------------------------------------------------------------------------------------ my security
+
+
+@router.get("/account/security")
+def my_security(request: Request, session: SessionDep, actor: SelfManager) -> Response:
+    """My second factors; add a passkey (after a step-up: adding a factor is itself sensitive)."""
     signed_in = getattr(request.state, "signed_in", None)
-    # After MFA the session id rotates: the cached SignedIn holds the secret this request was authenticated with.
-    return csrf_token_for(signed_in.secret if signed_in is not None else secret)
+    staff_id = signed_in.staff.id if isinstance(signed_in, SignedIn) else actor.staff_id
+    factors = identity_services.factors_of(session, staff_id) if staff_id is not None else None
+    return render(
+        request,
+        "security_keys.html",
+        {"actor": actor, "csrf_token": csrf_of(request), "factors": factors, "active": "security-keys"},
+        session=session,
+    )

@@ -14,13 +14,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-from casevault.api.deps import CSRF_HEADER, SecondFactorRequired, SignedIn
+from casevault.access.actor import Actor
+from casevault.access.break_glass import active_break_glass
+from casevault.access.budgets import ReadBudgetExceeded
+from casevault.access.models import BreakGlassSession
+from casevault.access.permissions import Permission, role_allows
+from casevault.access.rls import bind_actor
+from casevault.api.deps import CSRF_HEADER, SecondFactorRequired, SignedIn, session_cookie_name
 from casevault.api.errors import request_id_of
-from casevault.errors import AuthenticationRequired, CasevaultError, NotFound
+from casevault.errors import AuthenticationRequired, CasevaultError, NotFound, StepUpRequired
 from casevault.identity.sessions import csrf_token_for
 
 __all__ = [
@@ -29,7 +36,9 @@ __all__ = [
     "ConsoleRoute",
     "ConsoleStatic",
     "Segment",
+    "csrf_of",
     "render",
+    "safe_next",
     "segments",
     "templates",
 ]
@@ -49,10 +58,14 @@ templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 
 @dataclass(frozen=True)
 class Segment:
-    """A run of redacted text: plain words, or a typed token shown as a chip (never a clear value)."""
+    """A run of redacted text: plain words, or a typed token shown as a chip (never a clear value).
+
+    `token` is the whole redaction token (a keyed digest, not personal data), which a reveal names.
+    """
 
     text: str
     entity_type: str | None = None
+    token: str | None = None
 
     @property
     def label(self) -> str:
@@ -68,21 +81,70 @@ def segments(text: str | None) -> list[Segment]:
     for match in _TOKEN.finditer(text):
         if match.start() > position:
             found.append(Segment(text[position : match.start()]))
-        found.append(Segment(match.group(2)[:6], entity_type=match.group(1)))
+        found.append(Segment(match.group(2)[:6], entity_type=match.group(1), token=match.group(0)))
         position = match.end()
     if position < len(text):
         found.append(Segment(text[position:]))
     return found
 
 
+def allows(actor: Actor | None, permission: str) -> bool:
+    """For navigation only (routes make the real check): whether the actor's role holds `permission`."""
+    return actor is not None and role_allows(actor.role, Permission(permission))
+
+
 templates.env.globals["segments"] = segments
+templates.env.globals["allows"] = allows
 
 
-def render(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
-    """A page rendered with autoescaping and the request id every page footer shows."""
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    session: Session | None = None,
+) -> Response:
+    """A page rendered with autoescaping, the request id every footer shows and, for a signed-in person, the
+    break-glass banner of every live break-glass session (looked up in `session`, or a short one of its own)."""
+    actor = context.get("actor")
+    if isinstance(actor, Actor) and "break_glass" not in context:
+        context = {**context, "break_glass": _live_break_glass(request, actor, session)}
     return templates.TemplateResponse(
         request, name, {"request_id": request_id_of(request), **context}, status_code=status_code
     )
+
+
+def _live_break_glass(request: Request, actor: Actor, session: Session | None) -> list[BreakGlassSession]:
+    if actor.staff_id is None:
+        return []
+    if session is not None:
+        return active_break_glass(session, actor.staff_id)
+    runtime: Any = request.app.state.runtime
+    with runtime.db.sessions() as own:
+        bind_actor(own, actor)
+        rows = active_break_glass(own, actor.staff_id)
+        own.expunge_all()
+        return rows
+
+
+def csrf_of(request: Request) -> str:
+    """The CSRF token of the request's session, for the hidden field of every form on the page."""
+    signed_in = getattr(request.state, "signed_in", None)
+    # After MFA or a step-up the session id rotates: the cached SignedIn holds the secret now in force.
+    if isinstance(signed_in, SignedIn):
+        return csrf_token_for(signed_in.secret)
+    runtime: Any = request.app.state.runtime
+    return csrf_token_for(request.cookies.get(session_cookie_name(runtime.settings), ""))
+
+
+def safe_next(value: str | None, default: str = "/queue") -> str:
+    """A same-site path to return to after a step-up; anything else (other hosts, schemes) gives `default`."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 500:
+        return default
+    if any(ord(character) < 0x20 for character in value):
+        return default
+    return value
 
 
 def _with_csp(response: Response) -> Response:
@@ -125,9 +187,19 @@ def _error_page(request: Request, exc: CasevaultError) -> Response:
         return RedirectResponse("/sign-in/code", status_code=303)
     if isinstance(exc, AuthenticationRequired):
         return RedirectResponse("/sign-in", status_code=303)
+    if isinstance(exc, ReadBudgetExceeded):
+        # The access layer has just contained the account (sessions revoked, security team alerted): say so plainly.
+        page = render(request, "contained.html", {}, status_code=exc.status_code)
+        page.headers["cache-control"] = "no-store"
+        return page
     chrome = _signed_in_chrome(request)
+    if isinstance(exc, StepUpRequired) and chrome:
+        # A read past the soft budget (or any step-up-gated page): confirm the second factor, then come back.
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        next_path = safe_next(back) if request.method.upper() in _SAFE_METHODS else "/queue"
+        return render(request, "step_up.html", {**chrome, "next": next_path, "error": None}, status_code=401)
     if isinstance(exc, NotFound):
-        return render(request, "not_found.html", chrome, status_code=404)
+        return render(request, "not_found.html", {**chrome, "path": request.url.path}, status_code=404)
     return render(
         request,
         "error.html",

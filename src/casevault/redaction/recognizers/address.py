@@ -114,6 +114,14 @@ def _compile(pattern: str) -> re2._Regexp:
 
 
 _PATTERNS = tuple(_compile(pattern) for pattern in (_MILITARY, _EN, _DE, _FR, _JP, _STREET_FIRST, _ROMANCE))
+# Literals a pattern cannot match without (each alternative of its anchor contains one), so a plain substring
+# test skips most scans: few texts hold an APO address, a Japanese street or a Romance street type.
+_MILITARY_NEEDS = ("PO",)  # APO, FPO, DPO
+_JP_NEEDS = ("-dori", "-dōri", "-machi", "-chō", "-cho", "-suji")
+_ROMANCE_NEEDS = (
+    "Rua", "Av", "Travessa", "Alameda", "Calle", "Carrer", "Paseo", "Plaza", "Via", "Corso", "Piazza", "Largo",
+)  # fmt: skip
+_NEEDS: tuple[tuple[str, ...], ...] = (_MILITARY_NEEDS, (), (), (), _JP_NEEDS, (), _ROMANCE_NEEDS)
 
 
 class AddressRecognizer:
@@ -124,8 +132,10 @@ class AddressRecognizer:
 
     def find(self, doc: Doc) -> list[Found]:
         found: list[Found] = []
-        for pattern in _PATTERNS:
-            self._scan(pattern, doc, found)
+        text = doc.text
+        for pattern, needs in zip(_PATTERNS, _NEEDS, strict=True):
+            if not needs or any(literal in text for literal in needs):
+                self._scan(pattern, doc, found)
         return found
 
     def _scan(self, pattern: re2._Regexp, doc: Doc, found: list[Found]) -> None:

@@ -185,6 +185,20 @@ class Doc:
         if found:
             yield found
 
+    def search_span(self, pattern: Any, pos: int = 0) -> tuple[int, int] | None:
+        """(start, end) character offsets of the first match at or after character `pos`, or None.
+
+        `search` without building a `Hit`: for loops that restart the search after each candidate.
+        """
+        compiled = getattr(pattern, "_regexp", None)
+        if self._char_at is None and compiled is not None and hasattr(compiled, "Match"):
+            if pos > len(self.data):
+                return None
+            span: tuple[int, int] = compiled.Match(_UNANCHORED, self.data, pos, len(self.data))[0]
+            return span if span[0] >= 0 else None
+        hit = self.search(pattern, pos)
+        return hit.span() if hit is not None else None
+
     def search(self, pattern: Any, pos: int = 0) -> Hit | None:
         """First match of a compiled RE2 pattern at or after character `pos`."""
         for spans in self._raw(pattern, self.to_byte(pos)):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import operator
 import re
 
 import re2
@@ -66,8 +68,8 @@ class CardRecognizer:
         text = doc.text
         found: list[Found] = []
         position = 0
-        while (match := doc.search(_CARD, position)) is not None:
-            start, end = match.span()
+        while (match := doc.search_span(_CARD, position)) is not None:
+            start, end = match
             # Rescan from the next group when this match is rejected or only its prefix is a card, so a
             # second number written right after the first ("4111 ... 1111 5500 ...") is not skipped.
             position = start + 1
@@ -78,6 +80,8 @@ class CardRecognizer:
             groups = _DIGIT_RUNS.findall(value)  # the pattern admits ASCII only, so [0-9] is isdigit here
             if any(len(group) < 3 for group in groups[:-1]):
                 continue  # cards are written in groups of 4-6 digits, not "1 2 3"
+            if sum(map(len, groups)) < 13:
+                continue  # no prefix tried below can hold the 13 digits of the shortest card
             # A grouped card may run into following digits; try the whole run, then prefixes at group breaks.
             candidates = [len(value)] + [i for i in range(len(value) - 1, 12, -1) if not value[i].isdigit()]
             for cut in candidates:
@@ -199,18 +203,22 @@ def _base58check_ok(value: str) -> bool:
     return hashlib.sha256(hashlib.sha256(raw[:-4]).digest()).digest()[:4] == raw[-4:]
 
 
+_BECH32_GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+# The BIP-173 polymod step XORs in generator[i] for every bit i set in the top five bits: precomputed per value.
+_BECH32_STEP = tuple(
+    functools.reduce(operator.xor, (_BECH32_GENERATOR[bit] for bit in range(5) if top >> bit & 1), 0)
+    for top in range(32)
+)
+
+
 def _bech32_ok(value: str) -> bool:
     value = value.lower()
     hrp, data = value[:2], value[3:]
-    generator = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3]
     checksum = 1
     values = [ord(char) >> 5 for char in hrp] + [0] + [ord(char) & 31 for char in hrp]
     values += [_BECH32.index(char) for char in data]
     for value_ in values:
-        top = checksum >> 25
-        checksum = (checksum & 0x1FFFFFF) << 5 ^ value_
-        for index in range(5):
-            checksum ^= generator[index] if (top >> index) & 1 else 0
+        checksum = (checksum & 0x1FFFFFF) << 5 ^ value_ ^ _BECH32_STEP[checksum >> 25]
     return checksum in (1, 0x2BC830A3)  # bech32 and bech32m constants
 
 

@@ -70,6 +70,17 @@ _STATE_CODES = words(
 )
 
 
+# What to do with one run of capitalised words, decided from its words alone (`_plan_for`): the segments (words
+# as (offset, end, raw) inside the run) to hand to `_segment`; none (`_SKIP`); or, for a word in no lexicon,
+# `_AFTER_CUE`: its one segment, but only right after a person cue ("my name is Zyx").
+_Segment = tuple[tuple[int, int, str], ...]
+_Plan = tuple[_Segment, ...]
+_SKIP: _Plan = ()
+_AFTER_CUE: _Plan = (((0, 0, ""),),)  # a marker, compared by identity; its segment is built when needed
+_MAX_PLANS = 50_000
+_PLANNED_RUN_CHARS = 80
+
+
 class NameAndPlaceRecognizer:
     """Finds people's names and place names in runs of capitalised words, using lexicons and nearby cues."""
 
@@ -83,52 +94,112 @@ class NameAndPlaceRecognizer:
         self._all_names = self._lex.first_names | self._lex.last_names
         # First words of multi-word places: a longer lookup is only worth trying when the run starts with one.
         self._place_heads = frozenset(name.split()[0] for name in self._lex.places if len(name.split()) > 1)
+        self._plans: dict[str, _Plan] = {}
 
     def find(self, doc: Doc) -> list[Found]:
         text = doc.text
         found: list[Found] = []
-        lex = self._lex
-        all_names = self._all_names
-        places = lex.places
+        plans = self._plans
         for chunk in doc.span_chunks(_RUN):  # lists of spans: no generator step per run
             for start, end in chunk:
                 run = text[start:end]
-                if " " in run or "\t" in run:
-                    self._analyse(text, start, run, found)
+                plan = plans.get(run)
+                if plan is None:
+                    plan = self._plan_for(run)
+                if plan is _SKIP:
                     continue
-                # Most runs are one capitalised word ("The", "Please", "Windows"): decide those cheaply.
-                name = run.rstrip(".")
-                word = name[:-2] if name.endswith(("'s", "’s")) else name
-                unknown = word not in all_names and word not in places and word.lower() not in _LEADERS
-                if unknown and (word in COMMON_WORDS or not _person_cue_before(text, start)):
-                    continue
-                if name.lower() in _LEADERS or (word in COMMON_WORDS and name not in places):
-                    continue  # what `_segment` decides first for a one-word segment, without building one
-                if run[-1] == "." and len(run) > 2 and run[:-1].lower() not in _TITLES:
-                    self._segment(text, [(start, end - 1, run[:-1])], found)  # as `_analyse` does for "John."
-                else:
-                    self._segment(text, [(start, end, run)], found)
+                if plan is _AFTER_CUE:
+                    if not _person_cue_before(text, start):
+                        continue
+                    plan = ((_word_segment(run),),)
+                for segment in plan:
+                    self._segment(text, [(start + offset, start + stop, raw) for offset, stop, raw in segment], found)
         return found
 
-    def _analyse(self, text: str, run_start: int, run: str, found: list[Found]) -> None:
-        tokens: list[tuple[int, int, str]] = []
-        position = 0
-        for raw in run.split():
-            offset = run.index(raw, position)
-            position = offset + len(raw)
-            tokens.append((run_start + offset, run_start + position, raw))
+    def _plan_for(self, run: str) -> _Plan:
+        """What a run needs, decided once per distinct run: most runs ("The", "Our IT", "IBAN GB") need nothing.
+
+        Everything here depends on the run's own words and the lexicons only; what depends on the text around
+        the run (cues, prepositions, a following address) is decided by `_segment` for the segments kept.
+        """
+        plan = self._single_word_plan(run) if " " not in run and "\t" not in run else self._multi_word_plan(run)
+        if len(run) <= _PLANNED_RUN_CHARS:  # memory stays bounded on hostile input: short runs, limited count
+            if len(self._plans) >= _MAX_PLANS:
+                self._plans.clear()
+            self._plans[run] = plan
+        return plan
+
+    def _single_word_plan(self, run: str) -> _Plan:
+        lex = self._lex
+        name = run.rstrip(".")
+        word = name[:-2] if name.endswith(("'s", "’s")) else name
+        unknown = word not in self._all_names and word not in lex.places and word.lower() not in _LEADERS
+        if unknown and word in COMMON_WORDS:
+            return _SKIP
+        if name.lower() in _LEADERS or (word in COMMON_WORDS and name not in lex.places):
+            return _SKIP  # what `_segment` decides first for a one-word segment, without building one
+        if not unknown:
+            return ((_word_segment(run),),)
+        if not _name_shaped(word) and self._inert(run, (_word_segment(run),)):
+            return _SKIP  # not in any lexicon and not name-shaped ("SSN", "MFA"): nothing, whatever the cue
+        return _AFTER_CUE  # an unknown word is only a name right after a cue ("my name is")
+
+    def _multi_word_plan(self, run: str) -> _Plan:
+        segments: list[_Segment] = []
         segment: list[tuple[int, int, str]] = []
-        for start, end, raw in tokens:
-            word = raw.rstrip(".")
-            if raw.endswith(".") and len(word) > 1 and word.lower() not in _TITLES and word[0].isupper():
-                # "John. Then" ends a sentence: the dot belongs to the sentence, not the name.
-                segment.append((start, end - 1, word))
-                self._segment(text, segment, found)
-                segment = []
-                continue
+        end = 0
+        for raw in run.split():
+            start = run.index(raw, end)
+            end = start + len(raw)
+            if raw[-1] == ".":
+                word = raw.rstrip(".")
+                if len(word) > 1 and word.lower() not in _TITLES and word[0].isupper():
+                    # "John. Then" ends a sentence: the dot belongs to the sentence, not the name.
+                    segment.append((start, end - 1, word))
+                    segments.append(tuple(segment))
+                    segment = []
+                    continue
             segment.append((start, end, raw))
         if segment:
-            self._segment(text, segment, found)
+            segments.append(tuple(segment))
+        kept = tuple(segment for segment in segments if not self._inert(run, segment))
+        return kept if kept else _SKIP
+
+    def _inert(self, run: str, tokens: _Segment) -> bool:
+        """True when `_segment` finds nothing in these words of `run`, whatever surrounds them.
+
+        That holds when, after any leading greetings, no word is a title, lexicon name or place (alone or as the
+        start of a longer place), the first word is not name-shaped (else a cue or greeting before it could make
+        it a person) and no two name-shaped words are adjacent (else an address after them could).
+        `tests/redaction/test_name_plans.py` checks this against `_segment` in every context.
+        """
+        lex = self._lex
+        places = lex.places
+        first_names, last_names, all_names = lex.first_names, lex.last_names, self._all_names
+        index = 0
+        while index < len(tokens) and tokens[index][2].rstrip(".").lower() in _GREETINGS:
+            index += 1
+        previous_capable = True  # the first word counts as if preceded by a name-shaped one
+        for position in range(index, len(tokens)):
+            start, _end, raw = tokens[position]
+            name = raw.rstrip(".")
+            word = _strip_possessive(raw)
+            if name.lower() in _LEADERS or raw in all_names or word in all_names:
+                return False
+            if _in(word, first_names) or _in(word, last_names):
+                return False
+            # The place lookups `_place` would try from this word.
+            longest = min(lex.longest_place_words, len(tokens) - position)
+            if longest > 1 and raw not in self._place_heads:
+                longest = 1
+            for length in range(longest, 0, -1):
+                if run[start : tokens[position + length - 1][1]].rstrip(".") in places:
+                    return False
+            capable = word not in COMMON_WORDS and _name_shaped(word)
+            if capable and previous_capable:
+                return False
+            previous_capable = capable
+        return True
 
     def _segment(self, text: str, tokens: list[tuple[int, int, str]], found: list[Found]) -> None:
         lex = self._lex
@@ -306,6 +377,18 @@ def _strip_possessive(raw: str) -> str:
     return word
 
 
+def _word_segment(run: str) -> tuple[int, int, str]:
+    """A one-word run as a segment: "John." loses its dot (a sentence ends), "Dr." keeps it."""
+    if run[-1] == "." and len(run) > 2 and run[:-1].lower() not in _TITLES:
+        return (0, len(run) - 1, run[:-1])
+    return (0, len(run), run)
+
+
+def _name_shaped(word: str) -> bool:
+    """One letter, an initial, or capitalised but not all capitals: what `_person` accepts as part of a name."""
+    return len(word) == 1 or (word != "" and word[0].isupper() and not word.isupper()) or _is_initial(word)
+
+
 def _is_initial(word: str) -> bool:
     return len(word.rstrip(".")) == 1 and word[0].isupper()
 
@@ -317,20 +400,30 @@ def _is_place_only(word: str, lex: Lexicons) -> bool:
 # "Jane Doe (jane@…)" or "Jane Doe <jane@…>": a name written right before an address is a person.
 _CONTACT_AFTER = re2.compile(r"[ \t]*[(<][^()<>\n]{0,80}?(?:@|\bat\b|＠)")
 # Surname particles after a name: "Pieter van der Merwe", "Ana de la Cruz", "Omar bin Said".
+_SURNAME_PARTICLE_WORDS = ("van", "von", "de", "der", "den", "da", "di", "del", "della", "du", "le", "la", "bin", "ibn",
+    "al", "el", "dos", "das", "ter", "ten")  # fmt: skip
 _SURNAME_PARTICLES = re2.compile(
-    r"(?:[ \t]+(?:van|von|de|der|den|da|di|del|della|du|le|la|bin|ibn|al|el|dos|das|ter|ten)){1,3}"
+    rf"(?:[ \t]+(?:{'|'.join(_SURNAME_PARTICLE_WORDS)})){{1,3}}"
     r"[ \t]+\p{Lu}[\p{L}'’\-]*"
 )
 
 
 # Both look at a short slice: the RE2 binding encodes its whole input on every call, so passing `text` with
-# pos/endpos would make a long text quadratic.
+# pos/endpos would make a long text quadratic. Each first checks with plain string methods what its pattern
+# needs at the start (a "(" or "<"; blanks and a particle), so the pattern runs only for the few that have it.
 def _contact_follows(text: str, end: int) -> bool:
-    return _CONTACT_AFTER.match(text[end : end + 90]) is not None
+    after = text[end : end + 90]
+    if after.lstrip(" \t")[:1] not in ("(", "<"):
+        return False
+    return _CONTACT_AFTER.match(after) is not None
 
 
 def _surname_particles_end(text: str, end: int) -> int:
-    match = _SURNAME_PARTICLES.match(text[end : end + 60])
+    after = text[end : end + 60]
+    rest = after.lstrip(" \t")
+    if len(rest) == len(after) or not rest.startswith(_SURNAME_PARTICLE_WORDS):
+        return end
+    match = _SURNAME_PARTICLES.match(after)
     return end + match.end() if match is not None else end
 
 

@@ -332,25 +332,37 @@ def _fast_verdict(digits: str, region: str | None) -> bool | None:
         return True
     if region is None:
         return None  # international numbers also pass on a possible length: leave that to phonenumbers
-    # is_valid_number picks the region by the number itself: for a sole region that is the check just made,
-    # and no region of a shared code accepts a length none of them allows.
+    # is_valid_number picks the region by the number itself: for a sole region that is the check just made.
     if len(COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code, ())) == 1:
         return False
-    return False if len(national) not in _lengths_for_code(metadata.country_code) else None
+    return _valid_for_shared_code(national, metadata.country_code)
 
 
 @lru_cache(maxsize=64)
-def _lengths_for_code(country_code: int) -> frozenset[int]:
-    """National number lengths that any region of this country code allows."""
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
-    lengths: set[int] = set()
-    for region in regions:
-        metadata = PhoneMetadata.metadata_for_region(region, None)
-        if metadata is None:
-            return frozenset(range(100))  # unknown metadata: never answer "no"
-        if metadata.general_desc is not None:
-            lengths.update(metadata.general_desc.possible_length)
-    return frozenset(lengths)
+def _code_regions(country_code: int) -> tuple[tuple[str, re.Pattern[str] | None], ...]:
+    """The regions sharing a country code, in `phonenumbers`' order, with their leading-digits patterns."""
+    regions = []
+    for region in COUNTRY_CODE_TO_REGION_CODE.get(country_code, ()):
+        metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
+        if metadata is not None:
+            leading = re.compile(metadata.leading_digits) if metadata.leading_digits is not None else None
+            regions.append((region, leading))
+    return tuple(regions)
+
+
+def _valid_for_shared_code(national: str, country_code: int) -> bool:
+    """`phonenumbers.is_valid_number` for a national number of a code several regions share (+44: GB, GG, IM, JE).
+
+    As `region_code_for_number` does, the first region whose leading digits match decides, or else the first
+    region (without leading digits) for which the number is valid; then the number must be valid there.
+    """
+    for region, leading in _code_regions(country_code):
+        if leading is not None:
+            if leading.match(national):
+                return _valid_for_region(national, region)
+        elif _valid_for_region(national, region):
+            return True
+    return False
 
 
 _Desc = tuple[frozenset[int], "re.Pattern[str] | None"]
