@@ -619,12 +619,13 @@ def test_take_work_read_budget_alerts_and_incidents(demo: Demo, browser: Browser
         row.get_by_role("button", name="Acknowledge").click()
         expect(sofia.get_by_role("status").filter(has_text="Alert acknowledged")).to_be_visible()
         _go(sofia, "Incidents")
-        sofia.get_by_label("Account").fill("nils")
+        sofia.get_by_label("Account", exact=True).fill("nils")
         sofia.get_by_role("button", name="Run blast radius").click()
         expect(sofia.get_by_role("heading", name="Blast radius of nils")).to_be_visible()
         expect(sofia.locator("svg.chart-bar rect.bar").first).to_be_attached()
         _shot(sofia, "32-incident-blast-radius")
-        sofia.get_by_label("Reason").fill("Account contained by the read budget, checking exposure")
+        record = sofia.get_by_role("region", name="Record as an incident")
+        record.get_by_label("Reason").fill("Account contained by the read budget, checking exposure")
         sofia.get_by_role("button", name="Record incident").click()
         expect(sofia.get_by_role("heading", name="Incident: nils")).to_be_visible()
         sofia.get_by_label("Code from your authenticator app").fill(_code(demo, "sofia", step_ahead=1))
@@ -632,6 +633,15 @@ def test_take_work_read_budget_alerts_and_incidents(demo: Demo, browser: Browser
         with sofia.expect_download() as downloaded:
             sofia.get_by_role("button", name="Download notifications (CSV)").click()
         assert downloaded.value.suggested_filename.endswith("-notifications.csv")
+        # The page stays usable after the download: it is refreshed in place for the stepped-up session (no code
+        # field any more, the rotated form token everywhere), so checking the incident again is accepted.
+        expect(sofia.get_by_label("Code from your authenticator app")).to_have_count(0)
+        sofia.get_by_role("button", name="Check it again").click()
+        expect(sofia.locator("#verification")).to_contain_text("Still exact")
+        _go(sofia, "Incidents")
+        recorded = sofia.locator("table.incidents tbody tr")
+        expect(recorded.first).to_contain_text("nils")
+        _shot(sofia, "34-incidents-recorded")
         sofia_context.close()
     finally:
         for context in browser.contexts:

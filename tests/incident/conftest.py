@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from incident_world import World, build_world
+from incident_world import Tamper, World, build_world, tamper_with
 from sqlalchemy import Connection, event, text
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -16,8 +14,6 @@ from casevault.access.rls import SYSTEM_SETTING
 from casevault.audit import Ed25519Signer
 from casevault.crypto import Keyring, LocalKeyFile
 from casevault.db import Database
-
-Tamper = Callable[[str, int], None]
 
 
 @pytest.fixture
@@ -60,25 +56,3 @@ def audit_keys(key_provider: LocalKeyFile) -> list[Ed25519PublicKey]:
 @pytest.fixture
 def tamper(db: Database) -> Tamper:
     return tamper_with(db)
-
-
-def tamper_with(db: Database) -> Tamper:
-    """Run one SQL statement (one %s parameter) as an attacker with database access would, past the triggers."""
-    url = db.engine.url.render_as_string(hide_password=False)
-
-    def run(sql: str, seq: int) -> None:
-        if db.dialect == "postgresql":
-            dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
-            with psycopg.connect(dsn, autocommit=True) as conn:
-                conn.execute("SET session_replication_role = replica")
-                conn.execute(sql, (seq,))  # type: ignore[arg-type]
-        else:
-            conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-            try:
-                for table in ("audit_events", "audit_subjects"):
-                    conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
-                conn.execute(sql.replace("%s", "?"), (seq,))
-            finally:
-                conn.close()
-
-    return run

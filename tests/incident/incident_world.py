@@ -8,10 +8,13 @@ and field by field, what every model must report.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import psycopg
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -289,3 +292,28 @@ def officer_session(db: Database, client: TestClient, *, stepped_up: bool) -> di
         row.stepped_up_at = now if stepped_up else None
     client.cookies.set("casevault_session", secret)
     return {"x-csrf-token": csrf_token_for(secret)}
+
+
+Tamper = Callable[[str, int], None]
+
+
+def tamper_with(db: Database) -> Tamper:
+    """Run one SQL statement (one %s parameter) as an attacker with database access would, past the triggers."""
+    url = db.engine.url.render_as_string(hide_password=False)
+
+    def run(sql: str, seq: int) -> None:
+        if db.dialect == "postgresql":
+            dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("SET session_replication_role = replica")
+                conn.execute(sql, (seq,))  # type: ignore[arg-type]
+        else:
+            conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+            try:
+                for table in ("audit_events", "audit_subjects"):
+                    conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
+                conn.execute(sql.replace("%s", "?"), (seq,))
+            finally:
+                conn.close()
+
+    return run

@@ -113,3 +113,14 @@ def test_record_show_verify_contain_and_export(world: World, db: Database, clien
         assert mallory.status is StaffStatus.SUSPENDED
         actions = set(session.scalars(select(AuditEvent.action)))
     assert {"incident.recorded", "export.created", "staff.suspended", "mfa.reset"} <= actions
+
+    # Both are listed, newest first: the containment, then the report.
+    listed = client.get(f"{API_PREFIX}/incidents", headers=token)
+    assert listed.status_code == 200, listed.text
+    assert [(row["id"], row["kind"]) for row in listed.json()] == [
+        (contained.json()["incident_id"], "containment"),
+        (incident["id"], "report"),
+    ]
+    assert client.get(f"{API_PREFIX}/incidents?limit=1&offset=1", headers=token).json()[0]["id"] == incident["id"]
+    assert client.get(f"{API_PREFIX}/incidents?limit=0", headers=token).status_code == 422
+    assert client.get(f"{API_PREFIX}/incidents", headers=token_for(db, "bob", ["case:read"])).status_code == 403

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from incident_world import World
+from incident_world import World, tamper_with
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -18,7 +18,6 @@ from casevault.audit import AuditEvent
 from casevault.cli.incident import register
 from casevault.db import Database
 from casevault.identity.models import Staff, StaffStatus
-from conftest import tamper_with
 
 runner = CliRunner()
 

@@ -9,8 +9,8 @@ EXPECTED = {
     "BlastModel", "BlastQuery", "BlastRadiusReport", "ChainStatus", "ContainmentResult", "CustomerExposure",
     "ExportFormat", "FieldExposure", "Incident", "IncidentChanged", "IncidentKind", "IncidentVerification",
     "NotificationRecord", "Share", "UnknownAccount", "UnknownIncident", "UnknownSession", "build_query",
-    "compute_blast_radius", "contain_account", "export_notifications", "get_incident", "guidance_for", "query_of",
-    "record_incident", "render", "resolve_staff", "run_blast_radius", "verify_incident",
+    "compute_blast_radius", "contain_account", "export_notifications", "get_incident", "guidance_for",
+    "list_incidents", "query_of", "record_incident", "render", "resolve_staff", "run_blast_radius", "verify_incident",
 }  # fmt: skip
 
 
@@ -25,6 +25,7 @@ def test_routes() -> None:
     assert routes == {
         ("POST", "/incidents/blast-radius"),
         ("POST", "/incidents"),
+        ("GET", "/incidents"),
         ("POST", "/incidents/contain"),
         ("GET", "/incidents/{incident_id}"),
         ("POST", "/incidents/{incident_id}/verify"),

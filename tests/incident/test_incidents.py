@@ -9,7 +9,7 @@ import logging
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from incident_world import BILLING_C1, CUSTOMERS, World
+from incident_world import BILLING_C1, CUSTOMERS, Tamper, World
 from sqlalchemy import func, select
 
 from casevault.access.actor import Actor, AuthMethod
@@ -35,7 +35,6 @@ from casevault.incident import (
     run_blast_radius,
     verify_incident,
 )
-from conftest import Tamper
 
 OPERATOR = Actor.cli("investigator")
 

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from casevault.access.actor import Actor
 from casevault.access.permissions import Permission
@@ -26,7 +26,14 @@ from casevault.incident.schemas import (
     IncidentRequest,
     IncidentVerifyOut,
 )
-from casevault.incident.services import build_query, get_incident, record_incident, run_blast_radius, verify_incident
+from casevault.incident.services import (
+    build_query,
+    get_incident,
+    list_incidents,
+    record_incident,
+    run_blast_radius,
+    verify_incident,
+)
 
 __all__ = ["router"]
 
@@ -92,6 +99,17 @@ def create_incident(
     )
     report = run_blast_radius(session, query, actor=actor, keys=_keys(runtime) if body.verify_chain else None)
     return _incident_out(record_incident(session, report, reason=body.reason, actor=actor))
+
+
+@router.get("")
+def incidents(
+    session: SessionDep,
+    _actor: IncidentManager,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> list[IncidentOut]:
+    """Recorded incidents (reports and containments), newest first."""
+    return [_incident_out(incident) for incident in list_incidents(session, limit=limit, offset=offset)]
 
 
 @router.post("/contain", status_code=201)

@@ -29,6 +29,7 @@ __all__ = [
     "UnknownSession",
     "build_query",
     "get_incident",
+    "list_incidents",
     "query_of",
     "record_incident",
     "resolve_staff",
@@ -239,6 +240,12 @@ def get_incident(session: Session, incident_id: uuid.UUID | str) -> Incident:
     if incident is None:
         raise UnknownIncident()
     return incident
+
+
+def list_incidents(session: Session, *, limit: int = 50, offset: int = 0) -> list[Incident]:
+    """Recorded incidents, newest first (reports and containments alike)."""
+    statement = select(Incident).order_by(Incident.created_at.desc(), Incident.id).limit(limit).offset(offset)
+    return list(session.scalars(statement))
 
 
 def query_of(session: Session, incident: Incident) -> BlastQuery:

@@ -1,6 +1,7 @@
 """Security officer pages: the audit trail (filters, chain verification), alerts (acknowledge, close) and
 break-glass review, charts (reads per staff member over time; customers exposed by country and sector for one
-person and window) and incidents (blast radius for an account and window, record it, export notifications).
+person and window) and incidents (blast radius for an account and window, record it, contain an account, the
+recorded incidents, re-verify one, export notifications).
 
 The trail and its verification come from the route functions of `audit.api` (each query is itself audited);
 alert handling from `detection.api`; the exposure charts from `incident.services` and the incident pages from
@@ -34,11 +35,18 @@ from casevault.errors import Conflict, InvalidInput
 from casevault.incident import api as incident_api
 from casevault.incident.blast_radius import BlastModel
 from casevault.incident.notifications import ExportFormat
-from casevault.incident.schemas import BlastRadiusOut, BlastRadiusRequest, ExportRequest, IncidentRequest
+from casevault.incident.schemas import (
+    BlastRadiusOut,
+    BlastRadiusRequest,
+    ContainRequest,
+    ExportRequest,
+    IncidentRequest,
+    IncidentVerifyOut,
+)
 from casevault.incident.services import UnknownAccount, build_query, run_blast_radius
 from casevault.web.charts import bar_chart, line_chart
 from casevault.web.rendering import ConsoleRoute, csrf_of, render
-from casevault.web.stepup import has_passkey, looks_fresh, step_up_fresh
+from casevault.web.stepup import StepUp, has_passkey, looks_fresh, step_up_fresh
 
 __all__ = ["router"]
 
@@ -293,6 +301,9 @@ def _report_view(report: BlastRadiusOut) -> dict[str, Any]:
     }
 
 
+RECENT_INCIDENTS = 50
+
+
 @router.get("/security/incidents")
 def incidents(
     request: Request,
@@ -305,28 +316,21 @@ def incidents(
     until: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
     """Run a blast radius for an account and window (account, session or screen model) and see who was exposed,
-    at what level and where; then record it as an incident. Running it is audited."""
-    runtime = get_runtime(request)
-    context: dict[str, Any] = {
-        "actor": actor,
-        "active": "incidents",
-        "csrf_token": csrf_of(request),
-        "form": {
-            "account": account.strip(),
-            "model": model,
-            "sessions": sessions,
-            "since": since or "",
-            "until": until or "",
-        },
-        "models": list(BlastModel),
-        "error": None,
-        "reason_min": REASON_MIN_LENGTH,
+    at what level and where; then record it as an incident. Running it is audited. Below: containment and the
+    incidents recorded so far."""
+    context = _incidents_context(request, session, actor)
+    context["form"] = {
+        "account": account.strip(),
+        "model": model,
+        "sessions": sessions,
+        "since": since or "",
+        "until": until or "",
     }
     status_code = 200
     if account.strip():
         try:
             body = _incident_request(account.strip(), model, sessions, since, until)
-            context.update(_report_view(incident_api.blast_radius(body, session, actor, runtime)))
+            context.update(_report_view(incident_api.blast_radius(body, session, actor, get_runtime(request))))
         except UnknownAccount:
             context["error"] = "No staff account has that username."
             status_code = 404
@@ -334,6 +338,59 @@ def incidents(
             context["error"] = exc.public_message.capitalize() + "."
             status_code = 422
     return render(request, "incidents.html", context, status_code=status_code, session=session)
+
+
+def _incidents_context(request: Request, session: SessionDep, actor: Actor) -> dict[str, Any]:
+    """What the incidents page shows whatever was asked: the forms' defaults and the recorded incidents."""
+    return {
+        "actor": actor,
+        "active": "incidents",
+        "csrf_token": csrf_of(request),
+        "form": {"account": "", "model": "account", "sessions": "", "since": "", "until": ""},
+        "models": list(BlastModel),
+        "error": None,
+        "reason_min": REASON_MIN_LENGTH,
+        "contain": {"account": "", "error": None},
+        "needs_code": not looks_fresh(request, actor),
+        "passkeys": has_passkey(session, actor),
+        "recorded": incident_api.incidents(session, actor, limit=RECENT_INCIDENTS, offset=0),
+    }
+
+
+@router.post("/security/incidents/contain")
+def contain(
+    request: Request,
+    session: SessionDep,
+    actor: IncidentManager,
+    account: Annotated[str, Form(max_length=64)] = "",
+    reason: Annotated[str, Form(max_length=REASON_MAX_LENGTH)] = "",
+    code: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Contain an account now (suspend it, end its sessions and tokens, reset its second factors, record the
+    incident), after a fresh second factor: from a browser this is the most drastic thing an officer can do."""
+
+    def refused(error: str, status_code: int, stepped: StepUp | None = None) -> Response:
+        context = _incidents_context(request, session, actor)
+        context["contain"] = {"account": account.strip(), "error": error}
+        page = render(request, "incidents.html", context, status_code=status_code, session=session)
+        return stepped.pass_cookies(page) if stepped is not None else page
+
+    if not account.strip():
+        return refused("Name the account to contain.", 422)
+    if len(reason.strip()) < REASON_MIN_LENGTH:
+        return refused(f"Give a reason of at least {REASON_MIN_LENGTH} characters.", 422)
+    stepped = step_up_fresh(request, session, actor, code)
+    if stepped.needed or stepped.actor is None:
+        error = stepped.error or "Confirm with the code from your authenticator app to contain an account."
+        return refused(error, 401, stepped)
+    body = ContainRequest(actor=account.strip(), reason=reason.strip())
+    try:
+        result = incident_api.contain(body, session, stepped.actor, get_runtime(request))
+    except UnknownAccount:
+        return refused("No staff account has that username.", 404, stepped)
+    except InvalidInput as exc:
+        return refused(exc.public_message.capitalize() + ".", 422, stepped)
+    return stepped.pass_cookies(RedirectResponse(f"/security/incidents/{result.incident_id}", status_code=303))
 
 
 @router.post("/security/incidents")
@@ -364,6 +421,7 @@ def _incident_page(
     incident_id: uuid.UUID,
     *,
     error: str | None = None,
+    verification: IncidentVerifyOut | None = None,
     status_code: int = 200,
 ) -> Response:
     incident = incident_api.show_incident(incident_id, session, actor)
@@ -375,6 +433,7 @@ def _incident_page(
         "needs_code": not looks_fresh(request, actor),
         "passkeys": has_passkey(session, actor),
         "error": error,
+        "verification": verification,
     }
     return render(request, "incident.html", context, status_code=status_code, session=session)
 
@@ -383,6 +442,13 @@ def _incident_page(
 def incident(incident_id: uuid.UUID, request: Request, session: SessionDep, actor: IncidentManager) -> Response:
     """A recorded incident: its parameters, chain head and figures, and the notification export."""
     return _incident_page(request, session, actor, incident_id)
+
+
+@router.post("/security/incidents/{incident_id}/verify")
+def verify(incident_id: uuid.UUID, request: Request, session: SessionDep, actor: IncidentManager) -> Response:
+    """Recompute the incident's report at its recorded chain head and say whether it still matches (audited)."""
+    result = incident_api.verify(incident_id, session, actor, get_runtime(request))
+    return _incident_page(request, session, actor, incident_id, verification=result)
 
 
 @router.post("/security/incidents/{incident_id}/notifications")
