@@ -23,7 +23,7 @@ from typing import Any
 from benchmarks.redaction.corpus import generate
 from benchmarks.redaction.evaluate import format_table, gold_of, score
 
-from casevault.redaction import Redactor, ReplaceWithType
+from casevault.redaction import Redactor, ReplaceWithType, _native
 from casevault.redaction.recognizers.phone import _valid_somewhere
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,7 +158,12 @@ def main() -> None:
         "ours_two_workers_tickets_per_worker_cpu_second": round(two_per_cpu),
         "ours_report": ours_report,
     }
+    native = _native.status()
+    results["compiled_modules"] = len(native.compiled)
+    results["compiled_reason"] = native.reason
     print(f"corpus: {len(texts)} tickets, mean {mean_chars:.0f} chars; load {os.getloadavg()}")
+    print(f"compiled redaction modules (ADR 0105): {len(native.compiled)} of {len(_native.COMPILED)}", end="")
+    print(f" ({native.reason})" if native.reason else "")
     print(f"casevault, 1 process, redact_batch: {ours_rate:,.0f} tickets/CPU-s (median of {args.repeats})")
     print(f"casevault, 1 process, redact per text: {single_rate:,.0f} tickets/CPU-s (median of {args.repeats})")
     print(f"casevault, 2 workers: {statistics.median(two):,.0f} tickets/s wall (median of {args.repeats})")

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+# First: decides whether the compiled modules (ADR 0105) or their Python sources are imported below.
+from casevault.redaction import _native  # noqa: F401
 from casevault.redaction.config import DEFAULT_ENTITIES, RedactorConfig
 from casevault.redaction.engine import Redactor
 from casevault.redaction.errors import RedactionFailed

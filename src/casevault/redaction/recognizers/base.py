@@ -7,7 +7,7 @@ import math
 import re
 import time
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 import re2
@@ -91,11 +91,12 @@ class Doc:
         if time.perf_counter() > self.deadline:
             raise BudgetExceeded
 
-    def _raw(self, pattern: Any, byte_pos: int) -> Iterator[tuple[tuple[int, int], ...]]:
+    def _raw(self, pattern: Any, byte_pos: int) -> Iterator[Sequence[tuple[int, int]]]:
         """Byte spans (all groups) of successive matches, straight from the RE2 object.
 
         google-re2's `finditer` wraps every match in Python objects; calling the compiled RE2 directly halves
-        the per-match cost on the hot patterns. The public API is the fallback if the wrapper changes.
+        the per-match cost on the hot patterns. The public API is the fallback if the wrapper changes. RE2 returns
+        a list of spans and the fallback a tuple: hence Sequence, which compiled code (ADR 0105) does not check.
         """
         compiled = getattr(pattern, "_regexp", None)
         data = self.data
@@ -211,7 +212,7 @@ class Hit:
 
     __slots__ = ("_doc", "_spans")
 
-    def __init__(self, doc: Doc, spans: tuple[tuple[int, int], ...]) -> None:
+    def __init__(self, doc: Doc, spans: Sequence[tuple[int, int]]) -> None:
         self._doc = doc
         self._spans = spans
 
