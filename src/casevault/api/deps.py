@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from casevault.access.actor import Actor, AuthMethod
 from casevault.access.permissions import Permission, role_allows
@@ -87,22 +88,24 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work: commits on success and on audited denials, rolls back otherwise."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work: commits on success and on audited denials, rolls back otherwise.
+
+    async: opening a session does no I/O (it connects at its first statement), so only the commit or rollback
+    costs a thread-pool round trip; a sync generator cost two, one to enter and one to exit.
+    """
     session = get_runtime(request).db.sessions()
     try:
         yield session
-        session.commit()
+        await run_in_threadpool(session.commit)
     except CasevaultError as exc:
-        if exc.commit_before_raise:
-            session.commit()
-        else:
-            session.rollback()
+        await run_in_threadpool(session.commit if exc.commit_before_raise else session.rollback)
         raise
     except BaseException:
-        session.rollback()
+        await run_in_threadpool(session.rollback)
         raise
     finally:
+        # After a commit or rollback the connection is back in the pool: closing does no I/O.
         session.close()
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ["FixedStatement"]
+__all__ = ["FixedStatement", "run_together"]
 
 _Processor = Callable[[Any], Any] | None
 
@@ -36,6 +36,14 @@ class _Compiled:
     bind: tuple[tuple[str, Callable[[Any], Any]], ...]
     result: tuple[_Processor, ...]
     any_result: bool
+
+    def values(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The driver's parameters: the statement's fixed values, then the caller's, through the bind processors."""
+        values = {**self.defaults, **params} if params else dict(self.defaults)
+        for name, processor in self.bind:
+            if name in values:
+                values[name] = processor(values[name])
+        return values
 
 
 def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
@@ -90,10 +98,7 @@ class FixedStatement:
             result = connection.execute(self.statement, dict(params or {}))
             return [tuple(row) for row in result] if result.returns_rows else []
         compiled = self._for(connection.dialect)
-        values = {**compiled.defaults, **params} if params else dict(compiled.defaults)
-        for name, processor in compiled.bind:
-            if name in values:
-                values[name] = processor(values[name])
+        values = compiled.values(params)
         raw: Any = connection.connection.dbapi_connection
         with raw.cursor() as cursor:
             cursor.execute(compiled.sql, values)
@@ -119,3 +124,19 @@ class FixedStatement:
 
     def __repr__(self) -> str:
         return f"FixedStatement({type(self.statement).__name__})"
+
+
+def run_together(connection: Connection, steps: Sequence[tuple[FixedStatement, Mapping[str, Any]]]) -> None:
+    """Run statements whose results are not needed, in order; on PostgreSQL in one pipeline (one round trip).
+
+    The server still executes them one after the other, so a later statement sees an earlier one's rows.
+    """
+    if connection.dialect.name != "postgresql":
+        for statement, params in steps:
+            statement.run(connection, params)
+        return
+    raw: Any = connection.connection.dbapi_connection
+    with raw.pipeline(), raw.cursor() as cursor:
+        for statement, params in steps:
+            compiled = statement._for(connection.dialect)
+            cursor.execute(compiled.sql, compiled.values(params))

@@ -100,9 +100,7 @@ def authenticate_token(session: Session, secret: str, *, now: datetime | None = 
     if revoked_at is not None or expires_at <= current or status != StaffStatus.ACTIVE:
         return None
     if last_used_at is None or current - last_used_at >= LAST_USED_RESOLUTION:
-        _TOKEN_USED.run(
-            session, {"token_id": token_id, "stale_before": current - LAST_USED_RESOLUTION, "now": current}
-        )
+        _TOKEN_USED.run(session, {"token_id": token_id, "stale_before": current - LAST_USED_RESOLUTION, "now": current})
     return Actor(
         staff_id=staff_id,
         username=username,
