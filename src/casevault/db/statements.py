@@ -127,16 +127,17 @@ class FixedStatement:
 
 
 def run_together(connection: Connection, steps: Sequence[tuple[FixedStatement, Mapping[str, Any]]]) -> None:
-    """Run statements whose results are not needed, in order; on PostgreSQL in one pipeline (one round trip).
+    """Run statements whose results are not needed, in order, on one cursor.
 
-    The server still executes them one after the other, so a later statement sees an earlier one's rows.
+    Not a psycopg pipeline: on loopback its machinery costs more CPU and time than the round trips it saves
+    (measured in docs/bench/api.md, 2026-11-22 evening).
     """
     if connection.dialect.name != "postgresql":
         for statement, params in steps:
             statement.run(connection, params)
         return
     raw: Any = connection.connection.dbapi_connection
-    with raw.pipeline(), raw.cursor() as cursor:
+    with raw.cursor() as cursor:
         for statement, params in steps:
             compiled = statement._for(connection.dialect)
             cursor.execute(compiled.sql, compiled.values(params))
