@@ -821,7 +821,7 @@ def _new_vault(owner_key: OwnerKey, case_id: uuid.UUID, source: str, text: Prote
 
 
 def _insert_new_case(session: Session, case: Case, vaults: Sequence[dict[str, object] | None]) -> None:
-    """INSERT a new case, its token maps and its search document now, in one round trip on PostgreSQL, and make
+    """INSERT a new case, its token maps and its search document now, with fixed statements, and make
     the case a persistent object of the session, as a flush would, without the ORM unit of work (ADR 0456).
 
     Every column of `case` must be set: the session treats the set attributes as loaded.
