@@ -101,7 +101,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     committed on its own thread.
     """
     session = get_runtime(request).db.sessions()
-    bound = _UNIT_OF_WORK.set(session)
+    _UNIT_OF_WORK.set(session)
     try:
         yield session
         if session.in_transaction():  # a UnitOfWorkRoute endpoint has committed on its own thread already
@@ -113,7 +113,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         await run_in_threadpool(session.rollback)
         raise
     finally:
-        _UNIT_OF_WORK.reset(bound)
+        # set, not reset(token): the exit may run in a copy of the context the session was bound in.
+        _UNIT_OF_WORK.set(None)
         # After a commit or rollback the connection is back in the pool: closing does no I/O.
         session.close()
 
