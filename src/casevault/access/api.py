@@ -26,7 +26,7 @@ from casevault.access.schemas import (
     GrantRequestIn,
     ReviewIn,
 )
-from casevault.api.deps import SessionDep, StepUpDep, get_runtime, require
+from casevault.api.deps import SessionDep, StepUpDep, UnitOfWorkRoute, get_runtime, require
 from casevault.audit.events import AuditAction
 from casevault.cases import access
 from casevault.detection.models import AlertKind, Severity
@@ -34,7 +34,7 @@ from casevault.detection.services import raise_alert
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/access", tags=["access"])
+router = APIRouter(prefix="/access", tags=["access"], route_class=UnitOfWorkRoute)
 
 GrantRequester = Annotated[Actor, require(Permission.GRANT_REQUEST)]
 GrantApprover = Annotated[Actor, require(Permission.GRANT_APPROVE)]

@@ -24,6 +24,7 @@ from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, SessionTransaction
 
 from casevault.access.actor import Actor, AuthMethod
@@ -33,6 +34,7 @@ from casevault.audit.trail import Subject, record
 from casevault.config import ReadBudgetLimits, Settings
 from casevault.db.base import UTCDateTime, utcnow
 from casevault.db.session import Database
+from casevault.db.statements import FixedStatement
 from casevault.errors import PermissionDenied, RateLimited, StepUpRequired
 
 __all__ = [
@@ -247,24 +249,40 @@ def read_usage(
     )
 
 
+def _exposed_query(customers: sa.ColumnElement[bool]) -> sa.Select[tuple[uuid.UUID, str]]:
+    return (
+        sa.select(_subjects.c.customer_id, _subjects.c.exposure)
+        .select_from(_subjects.join(_events, _events.c.seq == _subjects.c.event_seq))
+        .where(
+            customers,
+            _subjects.c.exposure.in_([sa.literal(exposure) for exposure in _SEEN]),  # fixed, not expanded per call
+            _events.c.actor_id == sa.bindparam("staff_id"),
+            _events.c.occurred_at >= sa.bindparam("since"),
+            _events.c.outcome == str(Outcome.ALLOWED),
+        )
+        .distinct()
+    )
+
+
+# The probe every read makes: a fixed statement on PostgreSQL (the customers as one array parameter).
+_EXPOSED_SINCE_PG = FixedStatement(
+    _exposed_query(_subjects.c.customer_id == sa.any_(sa.bindparam("customers", type_=postgresql.ARRAY(sa.Uuid()))))
+)
+
+
 def _exposed_since(
     session: Session, staff_id: uuid.UUID, customers: set[uuid.UUID], *, since: datetime
 ) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
     """Which of `customers` the staff member was shown since `since`: (opened or revealed, shown at all)."""
     if not customers:
         return set(), set()
-    rows = session.execute(
-        sa.select(_subjects.c.customer_id, _subjects.c.exposure)
-        .select_from(_subjects.join(_events, _events.c.seq == _subjects.c.event_seq))
-        .where(
-            _subjects.c.customer_id.in_(customers),
-            _subjects.c.exposure.in_(_SEEN),
-            _events.c.actor_id == staff_id,
-            _events.c.occurred_at >= since,
-            _events.c.outcome == str(Outcome.ALLOWED),
-        )
-        .distinct()
-    ).all()
+    params = {"staff_id": staff_id, "since": since}
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        rows = _EXPOSED_SINCE_PG.rows(connection, {**params, "customers": sorted(customers)})
+    else:
+        query = _exposed_query(_subjects.c.customer_id.in_(customers))
+        rows = [tuple(row) for row in connection.execute(query, params)]
     seen = {row[0] for row in rows}
     return {row[0] for row in rows if row[1] in _OPENED}, seen
 

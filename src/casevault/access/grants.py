@@ -145,9 +145,14 @@ def coverage_of(
     return Coverage(break_glass_id=glass.id) if glass is not None else Coverage()
 
 
-def case_ids_covered(staff_id: uuid.UUID, now: datetime | None = None) -> CompoundSelect[uuid.UUID]:
-    """A sub-select of the case ids a live grant or break-glass session opens to `staff_id` (for list queries)."""
-    moment = now or utcnow()
+def case_ids_covered(
+    staff_id: uuid.UUID | sa.BindParameter[uuid.UUID], now: datetime | sa.BindParameter[datetime] | None = None
+) -> CompoundSelect[uuid.UUID]:
+    """A sub-select of the case ids a live grant or break-glass session opens to `staff_id` (for list queries).
+
+    `staff_id` and `now` may be bind parameters, for a statement built once and run with them.
+    """
+    moment = utcnow() if now is None else now
     return (
         select(AccessGrant.case_id)
         .where(

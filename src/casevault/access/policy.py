@@ -25,6 +25,7 @@ from casevault.access.actor import Actor
 from casevault.access.decisions import Allowed, Decision, Denied
 from casevault.access.permissions import Permission
 from casevault.access.roles import Role
+from casevault.db.statements import FixedStatement
 
 __all__ = [
     "PLATFORM",
@@ -481,26 +482,31 @@ def load_staff_facts(session: Session, actor: Actor) -> StaffFacts | None:
     return cache[actor.staff_id]
 
 
+# One round trip: the staff row with one row per membership (a single row with NULLs when there is none).
+_STAFF_FACTS = FixedStatement(
+    sa.select(_staff.c.role, _staff.c.status, _memberships.c.queue_id, _memberships.c.role.label("queue_role"))
+    .select_from(_staff.outerjoin(_memberships, _memberships.c.staff_id == _staff.c.id))
+    .where(_staff.c.id == sa.bindparam("staff_id"))
+)
+
+
 def _query_staff_facts(session: Session, staff_id: uuid.UUID) -> StaffFacts | None:
-    # One round trip: the staff row with one row per membership (a single row with NULLs when there is none).
-    rows = session.execute(
-        sa.select(_staff.c.role, _staff.c.status, _memberships.c.queue_id, _memberships.c.role.label("queue_role"))
-        .select_from(_staff.outerjoin(_memberships, _memberships.c.staff_id == _staff.c.id))
-        .where(_staff.c.id == staff_id)
-    ).all()
+    # On the connection, as before: a Core read, no autoflush (a membership the request just added is flushed by
+    # the service that added it).
+    rows = _STAFF_FACTS.rows(session.connection(), {"staff_id": staff_id})
     if not rows:
         return None
     try:
-        role = Role(rows[0].role)
+        role = Role(rows[0][0])
     except ValueError:
         return None
-    memberships = [(row.queue_id, row.queue_role) for row in rows if row.queue_id is not None]
+    memberships = [(queue_id, queue_role) for _, _, queue_id, queue_role in rows if queue_id is not None]
     return StaffFacts(
         staff_id=staff_id,
         role=role,
         queues=frozenset(queue_id for queue_id, _ in memberships),
         supervises=frozenset(queue_id for queue_id, queue_role in memberships if queue_role == "supervisor"),
-        suspended=rows[0].status != "active",
+        suspended=rows[0][1] != "active",
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, event, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from casevault.access.actor import Actor, AuthMethod
+from casevault.db.statements import FixedStatement
 
 __all__ = ["APP_ROLE", "STAFF_SETTING", "SYSTEM_SETTING", "bind_actor", "bound_staff_id"]
 
@@ -24,7 +25,9 @@ SYSTEM_SETTING: Final = "casevault.system"
 _BINDING: Final = "casevault.rls.binding"
 _LISTENING: Final = "casevault.rls.listening"
 
-_SET = text(f"SELECT set_config('{STAFF_SETTING}', :staff_id, true), set_config('{SYSTEM_SETTING}', :system, true)")
+_SET = FixedStatement(
+    text(f"SELECT set_config('{STAFF_SETTING}', :staff_id, true), set_config('{SYSTEM_SETTING}', :system, true)")
+)
 
 
 def _binding_for(actor: Actor) -> tuple[str, str]:
@@ -38,7 +41,7 @@ def _binding_for(actor: Actor) -> tuple[str, str]:
 
 def _apply(connection: Connection, binding: tuple[str, str]) -> None:
     staff_id, system = binding
-    connection.execute(_SET, {"staff_id": staff_id, "system": system})
+    _SET.run(connection, {"staff_id": staff_id, "system": system})
 
 
 def _rebind(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:

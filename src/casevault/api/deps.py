@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
+import inspect
 import ipaddress
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from casevault.access.actor import Actor, AuthMethod
 from casevault.access.permissions import Permission, role_allows
@@ -38,6 +43,7 @@ __all__ = [
     "SignedIn",
     "SignedInDep",
     "StepUpDep",
+    "UnitOfWorkRoute",
     "client_binding",
     "current_actor",
     "get_runtime",
@@ -87,23 +93,60 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work: commits on success and on audited denials, rolls back otherwise."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work: commits on success and on audited denials, rolls back otherwise.
+
+    async: opening a session does no I/O (it connects at its first statement), so only the commit or rollback
+    costs a thread-pool round trip (a sync generator cost two), and none when a UnitOfWorkRoute endpoint
+    committed on its own thread.
+    """
     session = get_runtime(request).db.sessions()
+    _UNIT_OF_WORK.set(session)
     try:
         yield session
-        session.commit()
+        if session.in_transaction():  # a UnitOfWorkRoute endpoint has committed on its own thread already
+            await run_in_threadpool(session.commit)
     except CasevaultError as exc:
-        if exc.commit_before_raise:
-            session.commit()
-        else:
-            session.rollback()
+        await run_in_threadpool(session.commit if exc.commit_before_raise else session.rollback)
         raise
     except BaseException:
-        session.rollback()
+        await run_in_threadpool(session.rollback)
         raise
     finally:
+        # set, not reset(token): the exit may run in a copy of the context the session was bound in.
+        _UNIT_OF_WORK.set(None)
+        # After a commit or rollback the connection is back in the pool: closing does no I/O.
         session.close()
+
+
+# The request's unit of work, for UnitOfWorkRoute (thread-pool calls run in a copy of the request's context).
+_UNIT_OF_WORK: ContextVar[Session | None] = ContextVar("casevault.unit_of_work", default=None)
+
+
+def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        session = _UNIT_OF_WORK.get()
+        if session is not None and session.in_transaction():
+            session.commit()
+        return result
+
+    return run
+
+
+class UnitOfWorkRoute(APIRoute):
+    """API routes whose sync endpoint commits the request's unit of work on its own worker thread when it returns.
+
+    Same commit point as `get_session`'s (after the endpoint, before the response), one thread-pool hop fewer
+    per request. A raising endpoint commits nothing here: `get_session` rolls back (or commits an audited
+    denial) as before. Module-level route functions stay unwrapped, so calling one directly never commits.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _committing(endpoint)
+        super().__init__(path, endpoint, **kwargs)
 
 
 # "function" scope: commit before the response is sent, so a client that gets 200 can read its own write at once

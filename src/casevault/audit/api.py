@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 
 from casevault.access.actor import Actor
 from casevault.access.permissions import Permission
-from casevault.api.deps import Runtime, SessionDep, get_runtime, require
+from casevault.api.deps import Runtime, SessionDep, UnitOfWorkRoute, get_runtime, require
 from casevault.audit.checkpoints import Ed25519Signer
 from casevault.audit.events import AuditAction
 from casevault.audit.schemas import AuditEventOut, AuditEventPage, AuditSubjectOut, VerifyOut
@@ -21,7 +21,7 @@ from casevault.errors import InvalidInput
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=UnitOfWorkRoute)
 
 AuditReader = Annotated[Actor, require(Permission.AUDIT_READ)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from typing import TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, exists, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from casevault.access.actor import Actor, AuthMethod
@@ -27,6 +28,8 @@ from casevault.audit.trail import Subject, record
 from casevault.cases.models import Case, Contact, Customer, Note, Organization, QueueMembership, QueueRole
 from casevault.crypto.keyring import Keyring
 from casevault.crypto.models import DataKey
+from casevault.db.base import utcnow
+from casevault.db.statements import FixedStatement
 from casevault.errors import NotFound
 
 __all__ = [
@@ -52,13 +55,25 @@ CASE_NUMBER = re.compile(r"CV-\d{4}-\d{6,9}")
 CUSTOMER_REF = re.compile(r"CUST-[0-9A-Z]{4,20}")
 
 
+# Built once: SQLAlchemy caches a statement's compiled form by its cache key, which a reused statement object
+# computes once instead of on every request.
+_BY_REFERENCE: dict[tuple[type[Case] | type[Customer], str], Select[Any]] = {
+    (Case, "number"): select(Case).where(Case.number == bindparam("reference")),
+    (Customer, "reference"): select(Customer).where(Customer.reference == bindparam("reference")),
+}
+
+
 def _by_reference(
     session: Session, model: type[_Row], column: InstrumentedAttribute[str], value: str, pattern: re.Pattern[str]
 ) -> _Row | None:
     # A malformed reference cannot exist, so it never reaches the database (NUL bytes would make PostgreSQL fail).
     if not pattern.fullmatch(value):
         return None
-    return session.scalars(select(model).where(column == value)).first()
+    statement = _BY_REFERENCE.get((model, column.key))
+    if statement is None:
+        return session.scalars(select(model).where(column == value)).first()
+    found = session.scalars(statement, {"reference": value}).first()
+    return found if isinstance(found, model) else None
 
 
 def _safe_reference(value: str, pattern: re.Pattern[str]) -> str:
@@ -94,20 +109,44 @@ def visible_cases(actor: Actor) -> ColumnElement[bool]:
         return true()
     if actor.staff_id is None:
         return false()
+    return _staff_scope(actor.role, actor.staff_id, None)
+
+
+def _staff_scope(
+    role: Role | None,
+    staff_id: uuid.UUID | BindParameter[uuid.UUID],
+    now: datetime | BindParameter[datetime] | None,
+) -> ColumnElement[bool]:
+    """`visible_cases` for a staff member; `staff_id` and `now` may be bind parameters (a statement built once)."""
     # Live JIT grants and break-glass sessions (a security officer's only way to case content).
-    covered = Case.id.in_(case_ids_covered(actor.staff_id))
-    if actor.role not in _CASE_ROLES:
-        return covered if actor.role == Role.SECURITY_OFFICER else false()
-    member_of = select(QueueMembership.queue_id).where(QueueMembership.staff_id == actor.staff_id)
+    covered = Case.id.in_(case_ids_covered(staff_id, now))
+    if role not in _CASE_ROLES:
+        return covered if role == Role.SECURITY_OFFICER else false()
+    member_of = select(QueueMembership.queue_id).where(QueueMembership.staff_id == staff_id)
     clause = or_(
-        Case.assignee_id == actor.staff_id,
+        Case.assignee_id == staff_id,
         and_(Case.assignee_id.is_(None), Case.queue_id.in_(member_of)),
         covered,
     )
-    if actor.role == Role.SUPERVISOR:
+    if role == Role.SUPERVISOR:
         supervised = member_of.where(QueueMembership.role == QueueRole.SUPERVISOR)
         clause = or_(clause, Case.queue_id.in_(supervised))
     return clause
+
+
+_WRITE_SCOPE: dict[Role | None, FixedStatement] = {}
+
+
+def _write_scope_statement(role: Role | None) -> FixedStatement:
+    """(a case of the customer is readable, the customer has a case): one fixed statement per role."""
+    statement = _WRITE_SCOPE.get(role)
+    if statement is None:
+        of_customer = Case.customer_id == bindparam("customer_id")
+        scope = _staff_scope(role, bindparam("staff_id"), bindparam("now"))
+        statement = _WRITE_SCOPE[role] = FixedStatement(
+            select(exists().where(of_customer, scope), exists().where(of_customer))
+        )
+    return statement
 
 
 def can_read_customer(session: Session, actor: Actor, customer_id: uuid.UUID) -> Decision:
@@ -239,10 +278,17 @@ def _write_scope(session: Session, actor: Actor, customer: Customer, *, first_ca
         return Allowed(via="customer-manager")
     # One round trip for both questions; `visible_cases` includes the cases live grants and break-glass open,
     # so it answers what can_read_customer answers (whose extra queries only name the grant for a read's audit).
-    of_customer = Case.customer_id == customer.id
-    readable, has_case = session.execute(
-        select(exists().where(of_customer, visible_cases(actor)), exists().where(of_customer))
-    ).one()
+    if actor.staff_id is None:
+        of_customer = Case.customer_id == customer.id
+        readable, has_case = session.execute(
+            select(exists().where(of_customer, visible_cases(actor)), exists().where(of_customer))
+        ).one()
+    else:
+        found = _write_scope_statement(actor.role).first(
+            session.connection(), {"customer_id": customer.id, "staff_id": actor.staff_id, "now": utcnow()}
+        )
+        assert found is not None  # two EXISTS always make one row
+        readable, has_case = found
     if readable:
         return Allowed(via="readable-case")
     if first_case and not has_case:

@@ -17,7 +17,7 @@ from casevault.access.decisions import Denied
 from casevault.access.permissions import Permission
 from casevault.access.policy import case_decision, load_staff_facts, shared_engine
 from casevault.access.schemas import RevealIn, RevealOut
-from casevault.api.deps import SessionDep, StepUpDep, get_runtime, require
+from casevault.api.deps import SessionDep, StepUpDep, UnitOfWorkRoute, get_runtime, require
 from casevault.audit.events import AuditAction, Outcome
 from casevault.audit.trail import record
 from casevault.cases import access, services, views
@@ -54,7 +54,7 @@ from casevault.identity.models import Staff
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 
 T = TypeVar("T")
 

@@ -10,17 +10,19 @@ import re
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
+from sqlalchemy import ColumnElement, Select, bindparam, func, insert, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from casevault.cases.models import Case, CaseSearchDocument, Note
 from casevault.db.base import utcnow
+from casevault.db.statements import FixedStatement
 
 __all__ = [
     "DIALECT_SEARCH_OBJECTS",
     "MAX_QUERY_TERMS",
     "include_in_schema_check",
     "match_cases",
+    "new_search_document",
     "query_terms",
     "refresh_search_document",
 ]
@@ -57,23 +59,33 @@ def query_terms(query: str) -> list[str]:
     return [term for term in _TERM.findall(query.replace("\x00", " ")) if _WORD.search(term)][:MAX_QUERY_TERMS]
 
 
-def refresh_search_document(session: Session, case: Case, *, new_case: bool = False) -> None:
-    """Rebuild the case's search document from its redacted fields and notes (in the caller's transaction).
-
-    `new_case=True` skips the lookups a case created in this transaction cannot need (no notes, no document).
-    """
+def _case_parts(case: Case) -> list[str | None]:
     # The case number is not personal and is what people paste into a search box.
-    parts = [
+    return [
         case.number,
         case.subject_redacted,
         case.description_redacted,
         case.resolution_redacted,
         case.remarks_redacted,
     ]
-    if new_case:
-        body = "\n".join(part for part in parts if part)
-        session.add(CaseSearchDocument(case_id=case.id, body=body, updated_at=utcnow()))
-        return
+
+
+_INSERT_DOCUMENT = FixedStatement(
+    insert(CaseSearchDocument).values(
+        case_id=bindparam("case_id"), body=bindparam("body"), updated_at=bindparam("updated_at")
+    )
+)
+
+
+def new_search_document(case: Case) -> tuple[FixedStatement, dict[str, object]]:
+    """The INSERT of a new case's search document (it has no notes yet), for the caller to run with its rows."""
+    body = "\n".join(part for part in _case_parts(case) if part)
+    return _INSERT_DOCUMENT, {"case_id": case.id, "body": body, "updated_at": utcnow()}
+
+
+def refresh_search_document(session: Session, case: Case) -> None:
+    """Rebuild the case's search document from its redacted fields and notes (in the caller's transaction)."""
+    parts = _case_parts(case)
     session.flush()
     notes = session.scalars(select(Note.body_redacted).where(Note.case_id == case.id).order_by(Note.created_at))
     body = "\n".join(part for part in [*parts, *notes] if part)

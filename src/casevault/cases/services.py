@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from casevault.access.actor import Actor
@@ -29,6 +29,7 @@ from casevault.cases import access
 from casevault.cases.models import (
     Case,
     CaseCounter,
+    CaseSearchDocument,
     CaseStatus,
     Contact,
     ContactKind,
@@ -42,10 +43,11 @@ from casevault.cases.models import (
     QueueRole,
     RedactionVault,
 )
-from casevault.cases.search import match_cases, query_terms, refresh_search_document
+from casevault.cases.search import match_cases, new_search_document, query_terms, refresh_search_document
 from casevault.cases.text import KnownValue, ProtectedText, known_values, protect_text, seal_tokens
 from casevault.crypto.keyring import Keyring, KeyShredded, OwnerKey, aad_for
 from casevault.db.base import utcnow
+from casevault.db.statements import FixedStatement, run_together
 from casevault.errors import Conflict, InvalidInput, NotFound
 from casevault.identity.models import Staff, StaffStatus
 
@@ -328,6 +330,16 @@ def add_queue_member(
 _PINNED = "casevault.cases.pinned"
 
 
+_QUEUE_WITH_MEMBERSHIP = (
+    select(Queue, QueueMembership)
+    .outerjoin(
+        QueueMembership,
+        and_(QueueMembership.queue_id == Queue.id, QueueMembership.staff_id == bindparam("member")),
+    )
+    .where(Queue.name == bindparam("name"))
+)
+
+
 def find_queue(session: Session, name: str, *, member: uuid.UUID | None = None) -> Queue:
     """The queue called `name` (queues are not protected data), or NotFound.
 
@@ -337,11 +349,7 @@ def find_queue(session: Session, name: str, *, member: uuid.UUID | None = None) 
     if member is None:
         queue = session.scalars(select(Queue).where(Queue.name == name)).first()
     else:
-        row = session.execute(
-            select(Queue, QueueMembership)
-            .outerjoin(QueueMembership, and_(QueueMembership.queue_id == Queue.id, QueueMembership.staff_id == member))
-            .where(Queue.name == name)
-        ).first()
+        row = session.execute(_QUEUE_WITH_MEMBERSHIP, {"name": name, "member": member}).first()
         queue = row[0] if row is not None else None
         if row is not None and row[1] is not None:
             # The identity map holds rows weakly: keep the membership alive for the checks that look it up.
@@ -362,22 +370,27 @@ def find_staff(session: Session, username: str) -> Staff:
 # --------------------------------------------------------------------------------------------- cases
 
 
+def _case_number_upsert(insert: Callable[..., Any]) -> FixedStatement:
+    return FixedStatement(
+        insert(CaseCounter)
+        .values(year=bindparam("year"), last_value=1)
+        .on_conflict_do_update(index_elements=[CaseCounter.year], set_={"last_value": CaseCounter.last_value + 1})
+        .returning(CaseCounter.last_value)
+    )
+
+
+_NEXT_CASE_NUMBER = {"postgresql": _case_number_upsert(postgresql.insert), "sqlite": _case_number_upsert(sqlite.insert)}
+
+
 def allocate_case_number(session: Session, year: int) -> str:
     """The next `CV-YYYY-NNNNNN`: one atomic upsert, so concurrent transactions never get the same number.
 
     On PostgreSQL the conflicting row is locked until the caller commits; on SQLite the write lock does it.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(CaseCounter)
-        .values(year=year, last_value=1)
-        .on_conflict_do_update(index_elements=[CaseCounter.year], set_={"last_value": CaseCounter.last_value + 1})
-        .returning(CaseCounter.last_value)
-    )
-    # On the session's connection: a plain statement needs none of the ORM's execution machinery.
-    value = session.connection().execute(statement).scalar_one()
-    return f"CV-{year:04d}-{value:06d}"
+    connection = session.connection()
+    row = _NEXT_CASE_NUMBER[connection.dialect.name].first(connection, {"year": year})
+    assert row is not None  # RETURNING of an upsert always gives the row
+    return f"CV-{year:04d}-{row[0]:06d}"
 
 
 def create_case(
@@ -448,13 +461,22 @@ def create_case(
         subject_redacted=_fit(subject_text.redacted, _SUBJECT_REDACTED_MAX),
         description_sealed=description_text.sealed,
         description_redacted=description_text.redacted,
+        resolution_sealed=None,
+        resolution_redacted=None,
+        remarks_sealed=None,
+        remarks_redacted=None,
         created_at=created,
         updated_at=created,
+        resolved_at=None,
     )
-    session.add(case)
-    _store_tokens(session, owner_key, case, "case.subject", subject_text, source_is_new=True)
-    _store_tokens(session, owner_key, case, "case.description", description_text, source_is_new=True)
-    refresh_search_document(session, case, new_case=True)
+    _insert_new_case(
+        session,
+        case,
+        [
+            _new_vault(owner_key, case_id, "case.subject", subject_text),
+            _new_vault(owner_key, case_id, "case.description", description_text),
+        ],
+    )
     record(
         session,
         actor=actor,
@@ -778,6 +800,70 @@ def _check_assignee(session: Session, queue: Queue, staff: Staff) -> None:
         raise InvalidInput("assignee: must be a member of the case's queue")
 
 
+_CASE_ROW = insert(Case).values({column.key: bindparam(column.key) for column in Case.__table__.columns})
+_INSERT_CASE = FixedStatement(_CASE_ROW)
+_INSERT_VAULT = FixedStatement(
+    insert(RedactionVault).values({column.key: bindparam(column.key) for column in RedactionVault.__table__.columns})
+)
+
+
+_NEW_CASE_ROWS: dict[int, FixedStatement] = {}
+
+
+def _new_case_rows(vaults: int) -> FixedStatement:
+    """PostgreSQL: the case, `vaults` token maps and the search document in one statement (data-modifying WITH;
+    foreign keys are checked when the statement ends, so the rows may reference each other)."""
+    statement = _NEW_CASE_ROWS.get(vaults)
+    if statement is None:
+        document = insert(CaseSearchDocument).values(
+            {key: bindparam(f"document_{key}") for key in ("case_id", "body", "updated_at")}
+        )
+        document = document.add_cte(_CASE_ROW.cte("new_case"))
+        for index in range(vaults):
+            vault = insert(RedactionVault).values(
+                {column.key: bindparam(f"vault{index}_{column.key}") for column in RedactionVault.__table__.columns}
+            )
+            document = document.add_cte(vault.cte(f"new_vault{index}"))
+        statement = _NEW_CASE_ROWS[vaults] = FixedStatement(document)
+    return statement
+
+
+def _new_vault(owner_key: OwnerKey, case_id: uuid.UUID, source: str, text: ProtectedText) -> dict[str, object] | None:
+    """The row of a new source's sealed token map (None when the text had no tokens)."""
+    if not text.tokens:
+        return None
+    vault_id = uuid.uuid4()
+    return {
+        "id": vault_id,
+        "case_id": case_id,
+        "source": source,
+        "tokens_sealed": seal_tokens(owner_key, vault_id, text.tokens),
+    }
+
+
+def _insert_new_case(session: Session, case: Case, vaults: Sequence[dict[str, object] | None]) -> None:
+    """INSERT a new case, its token maps and its search document now, with fixed statements, and make
+    the case a persistent object of the session, as a flush would, without the ORM unit of work (ADR 0456).
+
+    Every column of `case` must be set: the session treats the set attributes as loaded.
+    """
+    session.flush()  # anything pending (a customer created in the same transaction) goes first
+    row = {column.key: case.__dict__[column.key] for column in Case.__table__.columns}
+    new_vaults = [vault for vault in vaults if vault is not None]
+    document_insert, document = new_search_document(case)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        params = {**row, **{f"document_{key}": value for key, value in document.items()}}
+        for index, vault in enumerate(new_vaults):
+            params.update({f"vault{index}_{key}": value for key, value in vault.items()})
+        _new_case_rows(len(new_vaults)).run(connection, params)
+    else:
+        steps = [(_INSERT_CASE, row), *((_INSERT_VAULT, vault) for vault in new_vaults), (document_insert, document)]
+        run_together(connection, steps)
+    make_transient_to_detached(case)
+    session.add(case)
+
+
 def _store_tokens(
     session: Session,
     owner_key: OwnerKey,
@@ -815,6 +901,9 @@ def _forget_known(session: Session, customer_id: uuid.UUID) -> None:
     session.info.get(_KNOWN_CACHE, {}).pop(customer_id, None)
 
 
+_CONTACTS_OF = select(Contact).where(Contact.customer_id == bindparam("customer_id"))
+
+
 def _known_for(session: Session, owner_key: OwnerKey, customer_id: uuid.UUID) -> list[KnownValue]:
     """What the platform holds about the customer and its contacts, to redact wherever it appears in text.
 
@@ -824,7 +913,7 @@ def _known_for(session: Session, owner_key: OwnerKey, customer_id: uuid.UUID) ->
     cache: dict[uuid.UUID, list[KnownValue]] = session.info.setdefault(_KNOWN_CACHE, {})
     if customer_id in cache:
         return cache[customer_id]
-    people: list[Customer | Contact] = [*session.scalars(select(Contact).where(Contact.customer_id == customer_id))]
+    people: list[Customer | Contact] = [*session.scalars(_CONTACTS_OF, {"customer_id": customer_id})]
     customer = session.get(Customer, customer_id)
     if customer is not None:
         people.insert(0, customer)
@@ -904,6 +993,16 @@ class CaseLabels:
     customers: dict[uuid.UUID, Customer]
 
 
+_LABELS = (
+    select(Customer, Queue.id, Queue.name, Staff.id, Staff.username)
+    .select_from(Case)
+    .join(Customer, Customer.id == Case.customer_id)
+    .join(Queue, Queue.id == Case.queue_id)
+    .outerjoin(Staff, Staff.id == Case.assignee_id)
+)
+_LABELS_OF_ONE = _LABELS.where(Case.id == bindparam("case_id"))
+
+
 def case_labels(session: Session, cases: Sequence[Case], *, notes: Sequence[Note] = ()) -> CaseLabels:
     """Batch-load the labels for cases (and note authors) already obtained through the access functions.
 
@@ -926,14 +1025,10 @@ def case_labels(session: Session, cases: Sequence[Case], *, notes: Sequence[Note
         if assignee is not None:
             staff[assignee.id] = assignee.username
     if unlabelled:
-        rows = session.execute(
-            select(Customer, Queue.id, Queue.name, Staff.id, Staff.username)
-            .select_from(Case)
-            .join(Customer, Customer.id == Case.customer_id)
-            .join(Queue, Queue.id == Case.queue_id)
-            .outerjoin(Staff, Staff.id == Case.assignee_id)
-            .where(Case.id.in_(unlabelled))
-        ).all()
+        if len(unlabelled) == 1:  # one case's view: a statement built once
+            rows = session.execute(_LABELS_OF_ONE, {"case_id": unlabelled[0]}).all()
+        else:
+            rows = session.execute(_LABELS.where(Case.id.in_(unlabelled))).all()
         for customer, queue_id, queue_name, staff_id, username in rows:
             customers[customer.id] = customer
             queues[queue_id] = queue_name

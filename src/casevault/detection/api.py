@@ -9,14 +9,14 @@ from fastapi import APIRouter
 
 from casevault.access.actor import Actor
 from casevault.access.permissions import Permission
-from casevault.api.deps import SessionDep, require
+from casevault.api.deps import SessionDep, UnitOfWorkRoute, require
 from casevault.detection.models import Alert
 from casevault.detection.schemas import AlertNoteIn, AlertOut
 from casevault.detection.services import AlertHandling, handle_alert
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/alerts", tags=["alerts"])
+router = APIRouter(prefix="/alerts", tags=["alerts"], route_class=UnitOfWorkRoute)
 
 AlertHandler = Annotated[Actor, require(Permission.ALERT_READ)]
 

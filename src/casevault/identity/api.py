@@ -17,6 +17,7 @@ from casevault.api.deps import (
     SignedIn,
     SignedInDep,
     StepUpDep,
+    UnitOfWorkRoute,
     client_binding,
     identity_context,
     public,
@@ -54,7 +55,7 @@ from casevault.identity.webauthn import expected_origins
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=UnitOfWorkRoute)
 
 SelfActor = Annotated[Actor, require(Permission.SELF_MANAGE)]
 OwnSession = Annotated[SignedIn, require_session(Permission.SELF_MANAGE)]

@@ -8,11 +8,13 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from casevault.access.actor import Actor, AuthMethod
+from casevault.access.roles import Role
 from casevault.db.base import utcnow
+from casevault.db.statements import FixedStatement
 from casevault.identity.models import ApiToken, Staff, StaffStatus
 
 __all__ = ["TOKEN_PREFIX", "authenticate_token", "issue_token", "revoke_token"]
@@ -52,28 +54,60 @@ def issue_token(
     return row, secret
 
 
+# Every API request runs these: fixed statements, not ORM queries (docs/adr/0456-...).
+_TOKEN_BY_HASH = FixedStatement(
+    select(
+        ApiToken.id,
+        ApiToken.scopes,
+        ApiToken.expires_at,
+        ApiToken.revoked_at,
+        ApiToken.last_used_at,
+        Staff.id,
+        Staff.username,
+        Staff.role,
+        Staff.status,
+    )
+    .join(Staff, Staff.id == ApiToken.staff_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+# SKIP LOCKED: when two requests of one token both find last_used_at stale, the second neither waits for the
+# first's row lock nor writes; the field is only ever a minute-resolution "still in use" mark.
+_TOKEN_USED = FixedStatement(
+    update(ApiToken)
+    .where(
+        ApiToken.id.in_(
+            select(ApiToken.id)
+            .where(
+                ApiToken.id == bindparam("token_id"),
+                or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= bindparam("stale_before")),
+            )
+            .with_for_update(skip_locked=True)
+        )
+    )
+    .values(last_used_at=bindparam("now"))
+)
+
+
 def authenticate_token(session: Session, secret: str, *, now: datetime | None = None) -> Actor | None:
     """The actor behind a bearer token, or None if it is unknown, expired, revoked or its owner suspended."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 128:
         return None
     current = now or utcnow()
-    found = session.execute(
-        select(ApiToken, Staff).join(Staff, Staff.id == ApiToken.staff_id).where(ApiToken.token_hash == _digest(secret))
-    ).one_or_none()
+    found = _TOKEN_BY_HASH.first(session, {"token_hash": _digest(secret)})
     if found is None:
         return None
-    token, staff = found
-    if token.revoked_at is not None or token.expires_at <= current or staff.status != StaffStatus.ACTIVE:
+    token_id, scopes, expires_at, revoked_at, last_used_at, staff_id, username, role, status = found
+    if revoked_at is not None or expires_at <= current or status != StaffStatus.ACTIVE:
         return None
-    if token.last_used_at is None or current - token.last_used_at >= LAST_USED_RESOLUTION:
-        token.last_used_at = current
+    if last_used_at is None or current - last_used_at >= LAST_USED_RESOLUTION:
+        _TOKEN_USED.run(session, {"token_id": token_id, "stale_before": current - LAST_USED_RESOLUTION, "now": current})
     return Actor(
-        staff_id=staff.id,
-        username=staff.username,
-        role=staff.role,
+        staff_id=staff_id,
+        username=username,
+        role=Role(role),
         method=AuthMethod.TOKEN,
-        session_ref=f"token:{token.id.hex[:16]}",
-        scopes=frozenset(token.scopes),
+        session_ref=f"token:{token_id.hex[:16]}",
+        scopes=frozenset(scopes),
     )
 
 

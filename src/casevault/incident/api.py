@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from casevault.access.actor import Actor
 from casevault.access.permissions import Permission
-from casevault.api.deps import Runtime, SessionDep, StepUpDep, get_runtime, require
+from casevault.api.deps import Runtime, SessionDep, StepUpDep, UnitOfWorkRoute, get_runtime, require
 from casevault.audit.checkpoints import Ed25519Signer
 from casevault.incident.blast_radius import BlastRadiusReport
 from casevault.incident.containment import contain_account
@@ -37,7 +37,7 @@ from casevault.incident.services import (
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/incidents", tags=["incidents"])
+router = APIRouter(prefix="/incidents", tags=["incidents"], route_class=UnitOfWorkRoute)
 
 IncidentManager = Annotated[Actor, require(Permission.INCIDENT_MANAGE)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
