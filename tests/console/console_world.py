@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +13,9 @@ import pyotp
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from casevault.app import create_app
 from casevault.cli import app as cli_app
+from casevault.config import Settings
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 CASE_LINK = re.compile(r'href="/cases/(CV-\d{4}-\d+)"')
@@ -41,6 +45,14 @@ def seed_demo(data_dir: Path, *, cases: int = 30, customers: int = 8) -> Seeded:
         totp=dict(re.findall(r"^\s+(\w+)\s+totp ([A-Z2-7]+)$", result.output, re.MULTILINE)),
         tokens=dict(re.findall(r"^\s+(\w+)\s+(cvt_\S+)$", result.output, re.MULTILINE)),
     )
+
+
+@contextmanager
+def console_client(seeded: Seeded) -> Iterator[TestClient]:
+    """The demo's app over ASGI, as a browser at BASE_URL would reach it (no redirects followed)."""
+    settings = Settings(data_dir=seeded.data_dir, demo=True, cookie_secure=False)
+    with TestClient(create_app(settings), base_url=BASE_URL, follow_redirects=False) as client:
+        yield client
 
 
 def fresh(client: TestClient) -> TestClient:

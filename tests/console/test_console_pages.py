@@ -6,11 +6,20 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from console_world import BASE_URL, CASE_LINK, CSRF, Seeded, api, fresh, items, password_step, seed_demo, sign_in
+from console_world import (
+    CASE_LINK,
+    CSRF,
+    Seeded,
+    api,
+    console_client,
+    fresh,
+    items,
+    password_step,
+    seed_demo,
+    sign_in,
+)
 from fastapi.testclient import TestClient
 
-from casevault.app import create_app
-from casevault.config import Settings
 from casevault.web import CONTENT_SECURITY_POLICY
 from casevault.web.console import PAGE_SIZE
 from casevault.web.rendering import Segment, segments
@@ -23,8 +32,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
 
 @pytest.fixture(scope="module")
 def app_client(seeded: Seeded) -> Iterator[TestClient]:
-    settings = Settings(data_dir=seeded.data_dir, demo=True, cookie_secure=False)
-    with TestClient(create_app(settings), base_url=BASE_URL, follow_redirects=False) as client:
+    with console_client(seeded) as client:
         yield client
 
 

@@ -11,11 +11,19 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from console_world import BASE_URL, CASE_LINK, Seeded, api, code_for, csrf, fresh, items, seed_demo, sign_in
+from console_world import (
+    CASE_LINK,
+    Seeded,
+    api,
+    code_for,
+    console_client,
+    csrf,
+    fresh,
+    items,
+    seed_demo,
+    sign_in,
+)
 from fastapi.testclient import TestClient
-
-from casevault.app import create_app
-from casevault.config import Settings
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +33,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
 
 @pytest.fixture(scope="module")
 def app_client(seeded: Seeded) -> Iterator[TestClient]:
-    settings = Settings(data_dir=seeded.data_dir, demo=True, cookie_secure=False)
-    with TestClient(create_app(settings), base_url=BASE_URL, follow_redirects=False) as client:
+    with console_client(seeded) as client:
         yield client
 
 
