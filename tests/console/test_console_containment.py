@@ -44,6 +44,8 @@ def test_contain_from_the_console_list_and_check_again(app_client: TestClient, s
     status, text, _ = _contain(sofia, page.text, account="omar", reason="short")
     assert status == 422
     assert "Give a reason of at least" in text
+    status, _, _ = _contain(sofia, page.text, account="omar", reason="x" * 201)
+    assert status == 400  # longer than an incident's reason may be: refused as a bad form
     status, text, _ = _contain(sofia, page.text, account="omar", reason=reason)
     assert status == 401
     assert "Confirm with the code from your authenticator app to contain an account." in text

@@ -363,7 +363,7 @@ def contain(
     session: SessionDep,
     actor: IncidentManager,
     account: Annotated[str, Form(max_length=64)] = "",
-    reason: Annotated[str, Form(max_length=REASON_MAX_LENGTH)] = "",
+    reason: Annotated[str, Form(max_length=200)] = "",  # the incident record's limit (ContainRequest)
     code: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Contain an account now (suspend it, end its sessions and tokens, reset its second factors, record the
