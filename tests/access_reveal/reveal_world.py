@@ -24,8 +24,9 @@ from casevault.crypto import Keyring
 from casevault.db import Database
 from casevault.db.base import utcnow
 from casevault.identity.models import Staff
-from casevault.identity.sessions import ClientBinding, SessionTimeouts, create_session, csrf_token_for
+from casevault.identity.sessions import csrf_token_for
 from casevault.identity.tokens import issue_token
+from staff_sessions import signed_in_secret
 
 STAFF = {
     "alice": Role.AGENT,  # billing
@@ -78,15 +79,7 @@ class World:
         with self.db.unit_of_work() as session:
             staff = session.get(Staff, self.staff_ids[username])
             assert staff is not None
-            row, secret = create_session(
-                session,
-                staff,
-                binding=ClientBinding(ip_prefix=None, user_agent="testclient"),
-                now=now,
-                timeouts=SessionTimeouts(idle=timedelta(minutes=15), absolute=timedelta(hours=8)),
-            )
-            row.mfa_method, row.mfa_completed_at = "totp", now
-            row.stepped_up_at = now if stepped_up else None
+            secret = signed_in_secret(session, staff, stepped_up=stepped_up, now=now)
         browser.cookies.set("casevault_session", secret)
         return Person(browser, {"x-csrf-token": csrf_token_for(secret)})
 

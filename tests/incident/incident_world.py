@@ -26,8 +26,9 @@ from casevault.crypto import Keyring
 from casevault.db import Database
 from casevault.db.base import utcnow
 from casevault.identity.models import ApiToken, Staff, StaffSession, TotpFactor
-from casevault.identity.sessions import ClientBinding, SessionTimeouts, create_session, csrf_token_for
+from casevault.identity.sessions import csrf_token_for
 from casevault.identity.tokens import issue_token
+from staff_sessions import signed_in_secret
 
 IP_ONE = "203.0.113.0/24"
 IP_TWO = "198.51.100.0/24"
@@ -281,15 +282,7 @@ def officer_session(db: Database, client: TestClient, *, stepped_up: bool) -> di
     now = utcnow()
     with db.unit_of_work() as session:
         staff = session.scalars(select(Staff).where(Staff.username == "sofia")).one()
-        row, secret = create_session(
-            session,
-            staff,
-            binding=ClientBinding(ip_prefix=None, user_agent="testclient"),
-            now=now,
-            timeouts=SessionTimeouts(idle=timedelta(minutes=15), absolute=timedelta(hours=8)),
-        )
-        row.mfa_method, row.mfa_completed_at = "totp", now
-        row.stepped_up_at = now if stepped_up else None
+        secret = signed_in_secret(session, staff, stepped_up=stepped_up, now=now)
     client.cookies.set("casevault_session", secret)
     return {"x-csrf-token": csrf_token_for(secret)}
 
