@@ -41,15 +41,9 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from casevault.access.actor import Actor
-from casevault.access.roles import Role
-from casevault.cases import services
-from casevault.cases.models import QueueRole
 from casevault.cli.server import init_data_dir
 from casevault.config import Settings
-from casevault.crypto import Keyring, LocalKeyFile
-from casevault.db import Database
-from casevault.identity import Staff, issue_token
+from casevault.demo.one_agent import seed_one_agent
 
 PG_ADMIN = os.environ.get("CASEVAULT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 DESCRIPTION = (
@@ -73,24 +67,11 @@ def _percentile(values: list[float], q: float) -> float:
 def _setup(data_dir: Path, url: str) -> tuple[str, str]:
     settings = Settings(data_dir=data_dir, database_url=url)
     init_data_dir(settings)
-    keyring = Keyring(LocalKeyFile(settings.resolved_key_file))
-    operator = Actor.cli("bench")
-    db = Database(url)
-    with db.unit_of_work() as session:
-        queue = services.create_queue(session, name="bench", actor=operator)
-        agent = Staff(username="bench-agent", display_name="Bench Agent", role=Role.AGENT)
-        session.add(agent)
-        session.flush()
-        services.add_queue_member(session, queue, agent, role=QueueRole.MEMBER, actor=operator)
-        customer = services.create_customer(
-            session, keyring=keyring, name="Jane Doe", email="jane.doe@northwind.co.uk", country="GB", actor=operator
-        )
-        _, token = issue_token(
-            session, agent, name="bench", scopes=["case:create", "case:read"], ttl=timedelta(hours=2)
-        )
-        reference = customer.reference
-    db.dispose()
-    return token, reference
+    deployment = seed_one_agent(
+        settings, label="bench", customer_name="Jane Doe", customer_email="jane.doe@northwind.co.uk", country="GB",
+        token_ttl=timedelta(hours=2),
+    )  # fmt: skip
+    return deployment.token, deployment.customer
 
 
 # ------------------------------------------------------------------------------------------------ load generator

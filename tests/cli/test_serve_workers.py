@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -21,17 +20,11 @@ import pytest
 from typer.testing import CliRunner
 from uvicorn.config import STARTUP_FAILURE
 
-from casevault.access.actor import Actor
-from casevault.access.roles import Role
-from casevault.cases import services
-from casevault.cases.models import QueueRole
 from casevault.cli import app
 from casevault.cli import server as server_cli
 from casevault.cli.server import init_data_dir, worker_app
 from casevault.config import Settings
-from casevault.crypto import Keyring, LocalKeyFile
-from casevault.db import Database
-from casevault.identity import Staff, issue_token
+from casevault.demo.one_agent import seed_one_agent
 
 runner = CliRunner()
 CUSTOMER_NAME = "Wilma Workers"
@@ -88,22 +81,10 @@ def test_a_worker_whose_key_file_is_missing_exits_with_startup_failure(
 def _deploy(data_dir: Path, database_url: str) -> tuple[str, str]:
     settings = Settings(data_dir=data_dir, database_url=database_url)
     init_data_dir(settings)
-    keyring = Keyring(LocalKeyFile(settings.resolved_key_file))
-    operator = Actor.cli("workers-test")
-    db = Database(database_url)
-    with db.unit_of_work() as session:
-        queue = services.create_queue(session, name="workers", actor=operator)
-        agent = Staff(username="workers-agent", display_name="Workers Agent", role=Role.AGENT)
-        session.add(agent)
-        session.flush()
-        services.add_queue_member(session, queue, agent, role=QueueRole.MEMBER, actor=operator)
-        customer = services.create_customer(
-            session, keyring=keyring, name=CUSTOMER_NAME, email=CUSTOMER_EMAIL, country="DE", actor=operator
-        )
-        _, token = issue_token(session, agent, name="w", scopes=["case:create", "case:read"], ttl=timedelta(hours=1))
-        reference = customer.reference
-    db.dispose()
-    return token, reference
+    deployment = seed_one_agent(
+        settings, label="workers", customer_name=CUSTOMER_NAME, customer_email=CUSTOMER_EMAIL, country="DE"
+    )
+    return deployment.token, deployment.customer
 
 
 def _children(pid: int) -> list[int]:

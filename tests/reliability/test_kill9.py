@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -25,17 +24,12 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from casevault.access.actor import Actor
-from casevault.access.roles import Role
 from casevault.audit.models import AuditEvent
-from casevault.cases import services
-from casevault.cases.models import QueueRole
 from casevault.cli import app
 from casevault.cli.server import init_data_dir
 from casevault.config import Settings
-from casevault.crypto import Keyring, LocalKeyFile
 from casevault.db import Database
-from casevault.identity import Staff, issue_token
+from casevault.demo.one_agent import seed_one_agent
 
 pytestmark = pytest.mark.slow
 
@@ -104,24 +98,10 @@ def _deploy(tmp_path: Path, database_url: str) -> Deployment:
     """An initialised data directory with a queue, an agent in it with an API token, and one customer."""
     settings = Settings(data_dir=tmp_path / "data", database_url=database_url)
     init_data_dir(settings)
-    keyring = Keyring(LocalKeyFile(settings.resolved_key_file))
-    operator = Actor.cli("reliability-test")
-    db = Database(database_url)
-    with db.unit_of_work() as session:
-        queue = services.create_queue(session, name="burst", actor=operator)
-        agent = Staff(username="burst-agent", display_name="Burst Agent", role=Role.AGENT)
-        session.add(agent)
-        session.flush()
-        services.add_queue_member(session, queue, agent, role=QueueRole.MEMBER, actor=operator)
-        customer = services.create_customer(
-            session, keyring=keyring, name="Kim Reliable", email="kim@example.org", country="NL", actor=operator
-        )
-        _, token = issue_token(
-            session, agent, name="burst", scopes=["case:create", "case:read"], ttl=timedelta(hours=1)
-        )
-        reference = customer.reference
-    db.dispose()
-    return Deployment(settings.data_dir, database_url, token, reference)
+    seeded = seed_one_agent(
+        settings, label="burst", customer_name="Kim Reliable", customer_email="kim@example.org", country="NL"
+    )
+    return Deployment(settings.data_dir, database_url, seeded.token, seeded.customer)
 
 
 @pytest.fixture
