@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Final
+
 import re2
 
 from casevault.redaction.lexicons import Lexicons, load_lexicons
@@ -9,11 +12,33 @@ from casevault.redaction.recognizers.base import Doc, Found, words
 
 __all__ = ["NameAndPlaceRecognizer"]
 
-_PARTICLES = r"(?:van|von|der|den|de|del|della|di|da|du|le|la|bin|ibn|al|dos|das|do|ten|ter|st\.)"
+_PARTICLE_WORDS = ("van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "le", "la", "bin", "ibn", "al",
+    "dos", "das", "do", "ten", "ter", "st.")  # fmt: skip
+_PARTICLES = "(?:" + "|".join(re2.escape(word) for word in _PARTICLE_WORDS) + ")"
+# A run of capitalised words, the unit the name pass works on. `_run_chunks` finds exactly its matches without
+# an RE2 call per run; the pattern stays the definition, which the tests compare the scan with.
 _RUN = re2.compile(
     r"\p{Lu}[\p{L}\p{M}'’\-]*\.?"
     rf"(?:[ \t]+(?:{_PARTICLES}[ \t]+){{0,2}}\p{{Lu}}[\p{{L}}\p{{M}}'’\-]*\.?)*"
 )
+# `_RUN`'s character classes for `_run_chunks`: a capital (\p{Lu}), a word character ([\p{L}\p{M}'’\-]) and a
+# blank. ASCII characters are looked up in a table; any other is classified once by RE2 itself, so both agree.
+_UPPER: Final = 1
+_WORD: Final = 2
+_BLANK: Final = 4
+_ASCII_CLASS: Final = bytes(
+    (_UPPER | _WORD if 65 <= code <= 90 else _WORD if 97 <= code <= 122 or code in (39, 45) else 0)
+    | (_BLANK if code in (9, 32) else 0)
+    for code in range(128)
+)
+_CAPITAL = re2.compile(r"\p{Lu}")
+_WORD_CHARACTER = re2.compile(r"[\p{L}\p{M}'’\-]")
+_MAX_WIDE_CLASSES = 20_000
+_wide_classes: dict[int, int] = {}
+_PARTICLE_SET: Final = frozenset(_PARTICLE_WORDS)
+_LONGEST_PARTICLE: Final = max(len(word) for word in _PARTICLE_WORDS)
+_RUN_CHUNK: Final = 4096
+
 _GREETINGS = words(
     """hi hello hey dear thanks thank regards cheers bonjour hallo hola ciao sincerely best morning
     afternoon evening greetings welcome liebe lieber salut cordialement gruß grüße"""
@@ -105,7 +130,7 @@ class NameAndPlaceRecognizer:
         text = doc.text
         found: list[Found] = []
         plans = self._plans
-        for chunk in doc.span_chunks(_RUN):  # lists of spans: no generator step per run
+        for chunk in _run_chunks(doc):  # `_RUN`'s spans in lists: no generator step per run
             for start, end in chunk:
                 run = text[start:end]
                 plan = plans.get(run)
@@ -345,6 +370,88 @@ class NameAndPlaceRecognizer:
             return 0
         found.append((run[0][0], _surname_particles_end(text, run[0][1]), "PERSON", score, "lexicon_person"))
         return 1
+
+
+def _run_chunks(doc: Doc) -> Iterator[list[tuple[int, int]]]:
+    """The spans of `_RUN` in `doc`, in lists of up to 4,096, exactly as `doc.span_chunks(_RUN)` gives them.
+
+    One left-to-right pass over the characters (each looked at a bounded number of times, so linear like RE2)
+    following the pattern's leftmost-first choices: a run starts at the next capital, takes its word and an
+    optional dot, then keeps taking blanks, up to two particles each followed by blanks, and a capitalised
+    word, for as long as that whole step matches. It replaces an RE2 call per run (~22 per ticket), whose
+    binding overhead cost more than the scan (ADR 0106); `tests/redaction/test_name_run_scan.py` compares both.
+    """
+    text = doc.text
+    size = len(text)
+    found: list[tuple[int, int]] = []
+    position = 0
+    while position < size:
+        code = ord(text[position])
+        # The hottest loop (most characters do not start a run): the ASCII table inline, no call.
+        if not (_ASCII_CLASS[code] if code < 128 else _char_class(code)) & _UPPER:
+            position += 1
+            continue
+        start = position
+        end = _word_end(text, position + 1, size)
+        while True:
+            step = end
+            while step < size and _char_class(ord(text[step])) & _BLANK:
+                step += 1
+            if step == end:
+                break
+            for _ in range(2):
+                token_end = step
+                limit = min(size, step + _LONGEST_PARTICLE + 1)
+                while token_end < limit and not _char_class(ord(text[token_end])) & _BLANK:
+                    token_end += 1
+                if (
+                    token_end == size
+                    or not _char_class(ord(text[token_end])) & _BLANK
+                    or text[step:token_end] not in _PARTICLE_SET
+                ):
+                    break
+                step = token_end
+                while step < size and _char_class(ord(text[step])) & _BLANK:
+                    step += 1
+            if step < size and _char_class(ord(text[step])) & _UPPER:
+                end = _word_end(text, step + 1, size)
+            else:
+                break
+        found.append((start, end))
+        if len(found) & 31 == 0:
+            doc.check_deadline()
+            if len(found) == _RUN_CHUNK:
+                yield found
+                found = []
+        position = end
+    if found:
+        yield found
+
+
+def _word_end(text: str, position: int, size: int) -> int:
+    """Where a capitalised word that started before `position` ends: word characters, then an optional dot."""
+    while position < size:
+        code = ord(text[position])
+        if not (_ASCII_CLASS[code] if code < 128 else _char_class(code)) & _WORD:
+            break
+        position += 1
+    if position < size and text[position] == ".":
+        position += 1
+    return position
+
+
+def _char_class(code: int) -> int:
+    if code < 128:
+        return _ASCII_CLASS[code]
+    known = _wide_classes.get(code)
+    if known is not None:
+        return known
+    char = chr(code)
+    kind = (_UPPER if _CAPITAL.fullmatch(char) else 0) | (_WORD if _WORD_CHARACTER.fullmatch(char) else 0)
+    if len(_wide_classes) >= _MAX_WIDE_CLASSES:  # bounded memory on hostile input
+        _wide_classes.clear()
+    _wide_classes[code] = kind
+    return kind
 
 
 # Last words of the cues above: a cheap pre-check before matching whole cue phrases.
