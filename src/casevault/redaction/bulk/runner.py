@@ -13,6 +13,7 @@ lost or written twice.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import hmac
 import io
@@ -187,6 +188,9 @@ def _worker_init(progress: Any) -> None:
     # One Redactor per worker process: loading lexicons and compiling patterns once, not per shard.
     _WORKER["redactor"] = Redactor()
     _WORKER["progress"] = progress
+    # Everything so far (lexicons, patterns, modules) lives as long as the worker: out of the collector's sight,
+    # each full collection no longer walks it (-2.4 % instructions per ticket, ADR 0106).
+    gc.freeze()
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
