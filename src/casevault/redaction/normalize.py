@@ -24,7 +24,10 @@ _ONE_TO_ONE.update(
     }
 )
 _NEEDS_WORK = re.compile("[" + _ZERO_WIDTH + "\uff01-\uff5e\u3000\u00a0\u2007\u2009\u202f\ufe6b\u2024\u3002\uff61]")
-_DROP = {ord(char): None for char in _ZERO_WIDTH}
+# Runs of characters to map or to drop: `str.translate` with a dict costs a lookup per character of the whole
+# text, so only these runs go through it (~10x less per text that needs work).
+_MAPPED_RUN = re.compile("[\uff01-\uff5e\u3000\u00a0\u2007\u2009\u202f\ufe6b\u2024\u3002\uff61]+")
+_ZERO_WIDTH_RUN = re.compile("[" + _ZERO_WIDTH + "]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +49,20 @@ def normalize(text: str) -> NormalizedText:
     # Every character we undo is non-ASCII: an ASCII text (most of them) needs no search at all.
     if text.isascii() or _NEEDS_WORK.search(text) is None:
         return NormalizedText(text, None)
-    mapped = text.translate(_ONE_TO_ONE)
-    if not any(char in mapped for char in _ZERO_WIDTH):
-        return NormalizedText(mapped, None)
-    offsets = [index for index, char in enumerate(mapped) if char not in _ZERO_WIDTH]
-    return NormalizedText(mapped.translate(_DROP), offsets)
+    mapped = _MAPPED_RUN.sub(_map_run, text)
+    kept: list[str] = []
+    offsets: list[int] = []
+    position = 0
+    for match in _ZERO_WIDTH_RUN.finditer(mapped):
+        kept.append(mapped[position : match.start()])
+        offsets.extend(range(position, match.start()))
+        position = match.end()
+    if not position:
+        return NormalizedText(mapped, None)  # nothing dropped: offsets are unchanged
+    kept.append(mapped[position:])
+    offsets.extend(range(position, len(mapped)))
+    return NormalizedText("".join(kept), offsets)
+
+
+def _map_run(match: re.Match[str]) -> str:
+    return match.group().translate(_ONE_TO_ONE)

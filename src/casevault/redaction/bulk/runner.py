@@ -13,6 +13,7 @@ lost or written twice.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import hmac
 import io
@@ -187,6 +188,9 @@ def _worker_init(progress: Any) -> None:
     # One Redactor per worker process: loading lexicons and compiling patterns once, not per shard.
     _WORKER["redactor"] = Redactor()
     _WORKER["progress"] = progress
+    # Everything so far (lexicons, patterns, modules) lives as long as the worker: out of the collector's sight,
+    # each full collection no longer walks it (-2.4 % instructions per ticket, ADR 0106).
+    gc.freeze()
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -279,7 +283,8 @@ def _process_text(
         with options.input.open("rb") as handle:
             for line, offset, raw, reason, output in _redacted_records(
                 _scan_records(handle, shard.start, shard.end, shard.first_line, is_csv),
-                lambda raw, line, redact: _process_record(raw, line, is_csv, columns, wanted, paths, redact),
+                lambda raw: _parse_record(raw, is_csv, columns),
+                lambda record, line, redact: _rewrite_record(record, line, is_csv, columns, wanted, paths, redact),
                 redact_values,
             ):
                 if reason is None and output is None:
@@ -313,52 +318,50 @@ _GROUP_RECORDS = 256  # records whose fields are redacted in one `redact_batch` 
 
 def _redacted_records(
     records: Iterator[tuple[int, int, bytes]],
-    process: Callable[[bytes, int, Callable[[int, str, str], str]], tuple[str | None, Any]],
+    parse: Callable[[bytes], tuple[str | None, Any]],
+    rewrite: Callable[[Any, int, Callable[[int, str, str], str]], None],
     redact_values: Callable[[list[tuple[int, str, str]]], list[str]],
 ) -> Iterator[tuple[int, int, bytes, str | None, Any]]:
     """(line, offset, raw, reject reason, output) per record, redacting groups of records in one batch.
 
-    Each group is parsed twice: first to collect the field values in traversal order, then to write them
-    back from the batch result in the same order. Parsing costs far less than redaction.
+    Each record is parsed once; its fields are walked twice, first to collect the values in traversal order,
+    then to write them back from the batch result in the same order.
     """
     group: list[tuple[int, int, bytes]] = []
     for item in records:
         group.append(item)
         if len(group) >= _GROUP_RECORDS:
-            yield from _redact_group(group, process, redact_values)
+            yield from _redact_group(group, parse, rewrite, redact_values)
             group = []
     if group:
-        yield from _redact_group(group, process, redact_values)
+        yield from _redact_group(group, parse, rewrite, redact_values)
 
 
 def _redact_group(
     group: list[tuple[int, int, bytes]],
-    process: Callable[[bytes, int, Callable[[int, str, str], str]], tuple[str | None, Any]],
+    parse: Callable[[bytes], tuple[str | None, Any]],
+    rewrite: Callable[[Any, int, Callable[[int, str, str], str]], None],
     redact_values: Callable[[list[tuple[int, str, str]]], list[str]],
 ) -> Iterator[tuple[int, int, bytes, str | None, Any]]:
+    parsed = [parse(raw) for _line, _offset, raw in group]
     collected: list[tuple[int, str, str]] = []
 
     def collect(line: int, name: str, value: str) -> str:
         collected.append((line, name, value))
-        return value
+        return value  # the record stays as parsed, so the second walk meets the same values in the same order
 
-    for line, _offset, raw in group:
-        process(raw, line, collect)
+    for (line, _offset, _raw), (reason, record) in zip(group, parsed, strict=True):
+        if reason is None and record is not None:
+            rewrite(record, line, collect)
     redacted = iter(redact_values(collected))
-    for line, offset, raw in group:
-        reason, output = process(raw, line, lambda _line, _name, _value: next(redacted))
-        yield line, offset, raw, reason, output
+    for (line, offset, raw), (reason, record) in zip(group, parsed, strict=True):
+        if reason is None and record is not None:
+            rewrite(record, line, lambda _line, _name, _value: next(redacted))
+        yield line, offset, raw, reason, record
 
 
-def _process_record(
-    raw: bytes,
-    line: int,
-    is_csv: bool,
-    columns: dict[str, int],
-    wanted: list[str],
-    paths: list[FieldPath],
-    redact_value: Callable[[int, str, str], str],
-) -> tuple[str | None, Any]:
+def _parse_record(raw: bytes, is_csv: bool, columns: dict[str, int]) -> tuple[str | None, Any]:
+    """(reject reason, None) or (None, the parsed row or object); (None, None) for a blank line."""
     body = raw.rstrip(b"\r\n")
     if not body.strip():
         return None, None  # blank lines carry no record
@@ -373,9 +376,6 @@ def _process_record(
             return f"malformed CSV: {type(error).__name__}", None
         if len(row) != len(columns):
             return f"expected {len(columns)} columns, found {len(row)}", None
-        for name in wanted:
-            index = columns[name]
-            row[index] = redact_value(line, name, row[index])
         return None, row
     try:
         record = json.loads(text)
@@ -383,8 +383,25 @@ def _process_record(
         return f"invalid JSON at column {error.colno}: {error.msg}", None
     if not isinstance(record, dict):
         return "a JSON line must hold an object", None
-    rewrite_strings(record, paths, lambda name, value: redact_value(line, name, value))
     return None, record
+
+
+def _rewrite_record(
+    record: Any,
+    line: int,
+    is_csv: bool,
+    columns: dict[str, int],
+    wanted: list[str],
+    paths: list[FieldPath],
+    redact_value: Callable[[int, str, str], str],
+) -> None:
+    """Replace, in place, each value to redact of a parsed row or object by redact_value(line, name, value)."""
+    if is_csv:
+        for name in wanted:
+            index = columns[name]
+            record[index] = redact_value(line, name, record[index])
+        return
+    rewrite_strings(record, paths, lambda name, value: redact_value(line, name, value))
 
 
 def _process_parquet(

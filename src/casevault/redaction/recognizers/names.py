@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Final
+
 import re2
 
 from casevault.redaction.lexicons import Lexicons, load_lexicons
@@ -9,11 +12,33 @@ from casevault.redaction.recognizers.base import Doc, Found, words
 
 __all__ = ["NameAndPlaceRecognizer"]
 
-_PARTICLES = r"(?:van|von|der|den|de|del|della|di|da|du|le|la|bin|ibn|al|dos|das|do|ten|ter|st\.)"
+_PARTICLE_WORDS = ("van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "le", "la", "bin", "ibn", "al",
+    "dos", "das", "do", "ten", "ter", "st.")  # fmt: skip
+_PARTICLES = "(?:" + "|".join(re2.escape(word) for word in _PARTICLE_WORDS) + ")"
+# A run of capitalised words, the unit the name pass works on. `_run_chunks` finds exactly its matches without
+# an RE2 call per run; the pattern stays the definition, which the tests compare the scan with.
 _RUN = re2.compile(
     r"\p{Lu}[\p{L}\p{M}'’\-]*\.?"
     rf"(?:[ \t]+(?:{_PARTICLES}[ \t]+){{0,2}}\p{{Lu}}[\p{{L}}\p{{M}}'’\-]*\.?)*"
 )
+# `_RUN`'s character classes for `_run_chunks`: a capital (\p{Lu}), a word character ([\p{L}\p{M}'’\-]) and a
+# blank. ASCII characters are looked up in a table; any other is classified once by RE2 itself, so both agree.
+_UPPER: Final = 1
+_WORD: Final = 2
+_BLANK: Final = 4
+_ASCII_CLASS: Final = bytes(
+    (_UPPER | _WORD if 65 <= code <= 90 else _WORD if 97 <= code <= 122 or code in (39, 45) else 0)
+    | (_BLANK if code in (9, 32) else 0)
+    for code in range(128)
+)
+_CAPITAL = re2.compile(r"\p{Lu}")
+_WORD_CHARACTER = re2.compile(r"[\p{L}\p{M}'’\-]")
+_MAX_WIDE_CLASSES = 20_000
+_wide_classes: dict[int, int] = {}
+_PARTICLE_SET: Final = frozenset(_PARTICLE_WORDS)
+_LONGEST_PARTICLE: Final = max(len(word) for word in _PARTICLE_WORDS)
+_RUN_CHUNK: Final = 4096
+
 _GREETINGS = words(
     """hi hello hey dear thanks thank regards cheers bonjour hallo hola ciao sincerely best morning
     afternoon evening greetings welcome liebe lieber salut cordialement gruß grüße"""
@@ -105,7 +130,7 @@ class NameAndPlaceRecognizer:
         text = doc.text
         found: list[Found] = []
         plans = self._plans
-        for chunk in doc.span_chunks(_RUN):  # lists of spans: no generator step per run
+        for chunk in _run_chunks(doc):  # `_RUN`'s spans in lists: no generator step per run
             for start, end in chunk:
                 run = text[start:end]
                 plan = plans.get(run)
@@ -347,8 +372,104 @@ class NameAndPlaceRecognizer:
         return 1
 
 
+def _run_chunks(doc: Doc) -> Iterator[list[tuple[int, int]]]:
+    """The spans of `_RUN` in `doc`, in lists of up to 4,096, exactly as `doc.span_chunks(_RUN)` gives them.
+
+    It replaces an RE2 call per run (~22 per ticket), whose binding overhead cost more than the scan itself
+    (ADR 0106); `tests/redaction/test_name_run_scan.py` compares both.
+    """
+    size = len(doc.text)
+    position = 0
+    while position < size:
+        found, position = _scan_runs(doc, position)
+        if found:
+            yield found
+
+
+def _scan_runs(doc: Doc, position: int) -> tuple[list[tuple[int, int]], int]:
+    """Up to 4,096 runs from `position` on, and where to go on: a plain function, so compiled locals stay native.
+
+    One left-to-right pass over the characters (each looked at a bounded number of times, so linear like RE2)
+    following the pattern's leftmost-first choices: a run starts at the next capital, takes its word and an
+    optional dot, then keeps taking blanks, up to two particles each followed by blanks, and a capitalised
+    word, for as long as that whole step matches.
+    """
+    text = doc.text
+    size = len(text)
+    found: list[tuple[int, int]] = []
+    while position < size:
+        code = ord(text[position])
+        # The hottest loop (most characters do not start a run): the ASCII table inline, no call.
+        if not (_ASCII_CLASS[code] if code < 128 else _char_class(code)) & _UPPER:
+            position += 1
+            continue
+        start = position
+        end = _word_end(text, position + 1, size)
+        while True:
+            step = end
+            while step < size and _char_class(ord(text[step])) & _BLANK:
+                step += 1
+            if step == end:
+                break
+            for _ in range(2):
+                token_end = step
+                limit = min(size, step + _LONGEST_PARTICLE + 1)
+                while token_end < limit and not _char_class(ord(text[token_end])) & _BLANK:
+                    token_end += 1
+                if (
+                    token_end == size
+                    or not _char_class(ord(text[token_end])) & _BLANK
+                    or text[step:token_end] not in _PARTICLE_SET
+                ):
+                    break
+                step = token_end
+                while step < size and _char_class(ord(text[step])) & _BLANK:
+                    step += 1
+            if step < size and _char_class(ord(text[step])) & _UPPER:
+                end = _word_end(text, step + 1, size)
+            else:
+                break
+        found.append((start, end))
+        position = end
+        if len(found) & 31 == 0:
+            doc.check_deadline()
+            if len(found) == _RUN_CHUNK:
+                break
+    return found, position
+
+
+def _word_end(text: str, position: int, size: int) -> int:
+    """Where a capitalised word that started before `position` ends: word characters, then an optional dot."""
+    while position < size:
+        code = ord(text[position])
+        if not (_ASCII_CLASS[code] if code < 128 else _char_class(code)) & _WORD:
+            break
+        position += 1
+    if position < size and text[position] == ".":
+        position += 1
+    return position
+
+
+def _char_class(code: int) -> int:
+    if code < 128:
+        return _ASCII_CLASS[code]
+    known = _wide_classes.get(code)
+    if known is not None:
+        return known
+    char = chr(code)
+    kind = (_UPPER if _CAPITAL.fullmatch(char) else 0) | (_WORD if _WORD_CHARACTER.fullmatch(char) else 0)
+    if len(_wide_classes) >= _MAX_WIDE_CLASSES:  # bounded memory on hostile input
+        _wide_classes.clear()
+    _wide_classes[code] = kind
+    return kind
+
+
 # Last words of the cues above: a cheap pre-check before matching whole cue phrases.
 _CUE_TAILS = frozenset({phrase.rstrip(" ,:").rsplit(" ", 1)[-1] for phrase in _PERSON_CUES} | {"is", "am", "m"})
+# The cues by their last character: `endswith` with all 55 at once measured ~3,700 instructions a call.
+_CUES_BY_LAST_CHAR: dict[str, tuple[str, ...]] = {
+    last: tuple(phrase for phrase in _PERSON_CUES if phrase[-1] == last) for last in {cue[-1] for cue in _PERSON_CUES}
+}
 
 
 def _person_cue_before(text: str, start: int) -> bool:
@@ -364,7 +485,13 @@ def _person_cue_before(text: str, start: int) -> bool:
         if text[index + 1 : word_end].lower() not in _CUE_TAILS:
             return False
     before = " ".join(text[max(0, start - 32) : start].lower().split())
-    return before.endswith(_PERSON_CUES) or before.rstrip(" ,").endswith(_PERSON_CUES)
+    return _ends_with_cue(before) or _ends_with_cue(before.rstrip(" ,"))
+
+
+def _ends_with_cue(before: str) -> bool:
+    """`before.endswith(_PERSON_CUES)`, trying only the few cues that end in the same character."""
+    cues = _CUES_BY_LAST_CHAR.get(before[-1:])
+    return cues is not None and before.endswith(cues)
 
 
 def _in(word: str, names: frozenset[str]) -> bool:

@@ -381,9 +381,12 @@ def _region_descs(region: str) -> tuple[_Desc, tuple[_Desc, ...]]:
         pattern = desc.national_number_pattern
         return frozenset(desc.possible_length), re.compile(pattern) if pattern else None
 
-    types = [getattr(metadata, name) for name in _TYPES] + [metadata.fixed_line]
+    # Fixed line and mobile first: most numbers are one of them, and `_valid_for_region` stops at the first
+    # type that matches (the answer does not depend on the order).
+    types = [metadata.fixed_line]
     if not metadata.same_mobile_and_fixed_line_pattern:
         types.append(metadata.mobile)
+    types += [getattr(metadata, name) for name in _TYPES]
     return compiled(metadata.general_desc), tuple(compiled(desc) for desc in types)
 
 
