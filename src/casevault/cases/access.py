@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -25,12 +26,13 @@ from casevault.access.policy import CaseFacts, case_decision, load_staff_facts, 
 from casevault.access.roles import Role
 from casevault.audit.events import AuditAction, Exposure, Outcome
 from casevault.audit.trail import Subject, record
-from casevault.cases.models import Case, Contact, Customer, Note, Organization, QueueMembership, QueueRole
+from casevault.cases.models import Case, Contact, Customer, Note, Organization, Queue, QueueMembership, QueueRole
 from casevault.crypto.keyring import Keyring
 from casevault.crypto.models import DataKey
 from casevault.db.base import utcnow
 from casevault.db.statements import FixedStatement
 from casevault.errors import NotFound
+from casevault.identity.models import Staff
 
 __all__ = [
     "can_read_case",
@@ -43,6 +45,7 @@ __all__ = [
     "customer_for_update",
     "customers_by_email",
     "is_operator",
+    "loaded_labels",
     "notes_for",
     "organization_for",
     "visible_cases",
@@ -74,6 +77,59 @@ def _by_reference(
         return session.scalars(select(model).where(column == value)).first()
     found = session.scalars(statement, {"reference": value}).first()
     return found if isinstance(found, model) else None
+
+
+# A case read loads what its view is labelled with (customer, queue name, assignee's name) in the same query, so
+# the response needs no second one (services.case_labels takes them from here). Outer joins: the case is found
+# exactly when the plain lookup finds it.
+_CASE_WITH_LABELS = (
+    select(Case, Customer, Queue.name, Staff.username)
+    .outerjoin(Customer, Customer.id == Case.customer_id)
+    .outerjoin(Queue, Queue.id == Case.queue_id)
+    .outerjoin(Staff, Staff.id == Case.assignee_id)
+    .where(Case.number == bindparam("reference"))
+)
+_LOADED_LABELS = "casevault.cases.loaded_labels"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedLabels:
+    """A case's labels as loaded with it, and the case's references they belong to."""
+
+    customer_id: uuid.UUID
+    queue_id: uuid.UUID
+    assignee_id: uuid.UUID | None
+    customer: Customer | None  # held here: the session's identity map holds rows weakly
+    queue_name: str | None
+    assignee_username: str | None
+
+
+def _case_with_labels(session: Session, number: str) -> Case | None:
+    if not CASE_NUMBER.fullmatch(number):
+        return None
+    row = session.execute(_CASE_WITH_LABELS, {"reference": number}).first()
+    if row is None:
+        return None
+    case, customer, queue_name, username = row
+    loaded: dict[uuid.UUID, LoadedLabels] = session.info.setdefault(_LOADED_LABELS, {})
+    loaded[case.id] = LoadedLabels(case.customer_id, case.queue_id, case.assignee_id, customer, queue_name, username)
+    return case if isinstance(case, Case) else None
+
+
+def loaded_labels(session: Session, case: Case) -> LoadedLabels | None:
+    """The labels `case_for` loaded with `case`, if complete and still the case's (None: query them)."""
+    found: LoadedLabels | None = session.info.get(_LOADED_LABELS, {}).get(case.id)
+    if found is None or (found.customer_id, found.queue_id, found.assignee_id) != (
+        case.customer_id,
+        case.queue_id,
+        case.assignee_id,
+    ):
+        return None
+    if found.customer is None or found.queue_name is None:
+        return None
+    if case.assignee_id is not None and found.assignee_username is None:
+        return None
+    return found
 
 
 def _safe_reference(value: str, pattern: re.Pattern[str]) -> str:
@@ -200,7 +256,7 @@ def case_for(
 
     Write routes pass their own `action` and `record_read=False`: the write's audit row covers the access.
     """
-    case = _by_reference(session, Case, Case.number, number, CASE_NUMBER)
+    case = _case_with_labels(session, number)
     decision: Decision = Denied(reason="no such case") if case is None else can_read_case(session, actor, case)
     if case is None or isinstance(decision, Denied):
         _deny(session, actor, action, "case", _safe_reference(number, CASE_NUMBER), decision)

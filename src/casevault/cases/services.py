@@ -1006,14 +1006,21 @@ _LABELS_OF_ONE = _LABELS.where(Case.id == bindparam("case_id"))
 def case_labels(session: Session, cases: Sequence[Case], *, notes: Sequence[Note] = ()) -> CaseLabels:
     """Batch-load the labels for cases (and note authors) already obtained through the access functions.
 
-    Rows already in the session (the queue and customer a route just used) cost nothing; the rest come in one
-    query for the cases and one for note authors.
+    Labels `case_for` loaded with its case, and rows already in the session (the queue and customer a route just
+    used), cost nothing; the rest come in one query for the cases and one for note authors.
     """
     queues: dict[uuid.UUID, str] = {}
     staff: dict[uuid.UUID, str] = {}
     customers: dict[uuid.UUID, Customer] = {}
     unlabelled: list[uuid.UUID] = []
     for case in cases:
+        loaded = access.loaded_labels(session, case)
+        if loaded is not None and loaded.customer is not None and loaded.queue_name is not None:
+            customers[loaded.customer.id] = loaded.customer
+            queues[case.queue_id] = loaded.queue_name
+            if case.assignee_id is not None and loaded.assignee_username is not None:
+                staff[case.assignee_id] = loaded.assignee_username
+            continue
         queue = _in_session(session, Queue, case.queue_id)
         customer = _in_session(session, Customer, case.customer_id)
         assignee = _in_session(session, Staff, case.assignee_id)
