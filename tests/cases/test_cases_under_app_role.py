@@ -8,14 +8,13 @@ role, so every statement of the create and the read passes the policies of migra
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from case_world import World, build_world
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-from casevault.access.rls import APP_ROLE
+from app_role import app_role_database
 from casevault.app import create_app
 from casevault.audit.models import AuditEvent
 from casevault.config import Settings
@@ -38,14 +37,7 @@ def owner_world(pg_database: str, settings: Settings, key_provider: LocalKeyFile
 
 @pytest.fixture
 def app_client(pg_database: str, settings: Settings, key_provider: LocalKeyFile) -> Iterator[TestClient]:
-    database = Database(pg_database)
-
-    @event.listens_for(database.engine, "connect")
-    def _as_app_role(dbapi_connection: Any, _record: Any) -> None:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute(f"SET ROLE {APP_ROLE}")
-        dbapi_connection.commit()
-
+    database = app_role_database(pg_database)
     app = create_app(settings, database=database, key_provider=key_provider)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
