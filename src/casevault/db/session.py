@@ -24,6 +24,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# libpq's CONNECTION_OK (psycopg.pq.ConnStatus.OK); a literal so SQLite-only installs need not import psycopg.
+_PG_CONNECTION_OK = 0
+
+
 def _postgresql_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """Checkout check without a round trip: an idle connection the server has closed is readable (EOF, or the
     FATAL message a terminated backend sends) or already marked bad; the pool then replaces it.
@@ -32,7 +36,7 @@ def _postgresql_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     unexpected message on an idle connection) only costs a reconnect.
     """
     try:
-        if dbapi_connection.closed or dbapi_connection.broken:
+        if dbapi_connection.closed or dbapi_connection.pgconn.status != _PG_CONNECTION_OK:
             raise DisconnectionError("connection closed")
         poller = select.poll()
         poller.register(dbapi_connection.pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
