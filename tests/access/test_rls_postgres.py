@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from access_world import EXPECTED_CASES, STAFF, World, admin, database_url, seed
@@ -20,7 +21,9 @@ from casevault.access import Actor, AuthMethod, Role
 from casevault.access.rls import APP_ROLE, bind_actor, bound_staff_id
 from casevault.cases.models import Case
 from casevault.db import Database
+from casevault.db.base import utcnow
 from casevault.db.migrate import alembic_config, upgrade
+from casevault.identity import Staff, authenticate_token, issue_token
 
 pytestmark = pytest.mark.postgres
 
@@ -148,6 +151,27 @@ def test_bind_actor_filters_orm_queries_and_survives_a_commit(pg_world: tuple[Da
         session.commit()
         # A new transaction is bound again by the session hook, never left open to everything.
         assert bound_staff_id(session) == str(world.staff["alice"])
+        session.rollback()
+
+
+def test_token_lookup_binds_its_owner_and_a_refused_token_binds_nobody(pg_world: tuple[Database, World]) -> None:
+    database, world = pg_world
+    with database.sessions() as session:
+        alice = session.get(Staff, world.staff["alice"])
+        assert alice is not None
+        _, live = issue_token(session, alice, name="rls", scopes=["case:read"], ttl=timedelta(hours=1))
+        _, expired = issue_token(session, alice, name="old", scopes=["case:read"], ttl=timedelta(seconds=1))
+        session.flush()
+        # The lookup itself binds (ADR 0459): an expired token of alice's binds nobody...
+        assert authenticate_token(session, expired, now=utcnow() + timedelta(minutes=5)) is None
+        assert bound_staff_id(session) is None
+        # ...a live one binds alice, and bind_actor keeps that binding.
+        actor = authenticate_token(session, live)
+        assert actor is not None
+        assert bound_staff_id(session) == str(world.staff["alice"])
+        bind_actor(session, actor)
+        session.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
+        assert set(session.scalars(select(Case.id))) == {world.cases[name] for name in EXPECTED_CASES["alice"]}
         session.rollback()
 
 

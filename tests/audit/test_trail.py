@@ -209,3 +209,39 @@ def test_digest_covers_every_column_and_the_subjects() -> None:
     assert event_digest(b"\x01" * 32, _event(), subjects[:1]) != base
     changed = [Subject(subjects[0].customer_id, subjects[0].case_id, Exposure.REVEALED), subjects[1]]
     assert event_digest(b"\x01" * 32, _event(), changed) != base
+
+
+def test_stored_hashes_equal_the_python_encoding(db: Database) -> None:
+    """PostgreSQL hashes a request's events in the database (ADR 0457); Python hashes bulk appends and SQLite's.
+    Both must give the same bytes, or a chain mixing them would not verify."""
+    subjects = [
+        Subject(uuid.UUID(int=3), None, Exposure.LISTED),
+        Subject(uuid.UUID(int=1), uuid.UUID(int=2), Exposure.OPENED),
+        Subject(None, uuid.UUID(int=4), Exposure.WRITTEN),
+    ]
+    with db.unit_of_work() as session:
+        record(
+            session,
+            actor=AGENT,
+            action=AuditAction.CASE_VIEWED,
+            reason='a "quoted", (parenthesised) reason \\ ü',
+            target_type="case",
+            target_id="CV-2026-000001",
+            subjects=subjects,
+            fields=["subject", "émail"],
+            detail={"via": "assignee", "n": [1, 2.5, None]},
+        )
+        record(session, actor=Actor.system("anonymous"), action=AuditAction.ACCESS_DENIED, reason="")
+    with db.sessions() as session:
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        stored_subjects = {
+            seq: [Subject(row.customer_id, row.case_id, Exposure(row.exposure)) for row in rows]
+            for seq in {event.seq for event in events}
+            for rows in [session.scalars(select(AuditSubject).where(AuditSubject.event_seq == seq)).all()]
+        }
+    assert [len(stored_subjects[event.seq]) for event in events] == [3, 0]
+    prev = GENESIS_HASH
+    for event in events:
+        assert event.prev_hash == prev
+        assert event.hash == event_digest(prev, event, stored_subjects[event.seq])
+        prev = event.hash

@@ -10,14 +10,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from typing import Any
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from incident_world import World, build_world, officer_session, token_for
-from sqlalchemy import event
 
+from app_role import app_role_database
 from casevault.access.rls import APP_ROLE
 from casevault.app import API_PREFIX, create_app
 from casevault.config import Settings
@@ -40,14 +39,7 @@ def seeded(owner: Database, keyring: Keyring) -> World:
 
 @pytest.fixture
 def app_db(pg_database: str) -> Iterator[Database]:
-    database = Database(pg_database)
-
-    @event.listens_for(database.engine, "connect")
-    def _as_app_role(dbapi_connection: Any, _record: Any) -> None:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute(f"SET ROLE {APP_ROLE}")
-        dbapi_connection.commit()
-
+    database = app_role_database(pg_database)
     yield database
     database.dispose()
 

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -249,6 +249,16 @@ def read_usage(
     )
 
 
+_PG_OPENED: Final = "(" + ", ".join(f"'{exposure}'" for exposure in _OPENED) + ")"
+_PG_SEEN: Final = "(" + ", ".join(f"'{exposure}'" for exposure in _SEEN) + ")"
+# The subject's event, found by primary key only: the conditions sit in the select list, so no plan can turn the
+# lookup into a scan of the actor's events.
+_PG_BY_ACTOR: Final = (
+    f"(SELECT e.actor_id = :staff_id AND e.occurred_at >= :since AND e.outcome = '{Outcome.ALLOWED}' "  # noqa: S608
+    "FROM audit_events e WHERE e.seq = s.event_seq)"
+)
+
+
 def _exposed_query(customers: sa.ColumnElement[bool]) -> sa.Select[tuple[uuid.UUID, str]]:
     return (
         sa.select(_subjects.c.customer_id, _subjects.c.exposure)
@@ -264,10 +274,41 @@ def _exposed_query(customers: sa.ColumnElement[bool]) -> sa.Select[tuple[uuid.UU
     )
 
 
-# The probe every read makes: a fixed statement on PostgreSQL (the customers as one array parameter).
-_EXPOSED_SINCE_PG = FixedStatement(
-    _exposed_query(_subjects.c.customer_id == sa.any_(sa.bindparam("customers", type_=postgresql.ARRAY(sa.Uuid()))))
-)
+# The probe every read makes, on PostgreSQL (ADR 0458). Per customer asked, two EXISTS walk that customer's subjects
+# (ix_audit_subjects_customer) from the actor's first event of the window on, each checked against its event by
+# primary key; the plain join above walks every event of the actor in the window instead, which grows with the
+# actor's activity (3 ms at 1,000 events an hour, most of a read's PostgreSQL time). Events of the actor that
+# committed out of time order before that first event are missed: "not known" sends charge_reads to the exact
+# count, so the shortcut can only cost time, never widen a budget.
+_PG_EXPOSED_SINCE = """
+SELECT c.customer_id,
+    EXISTS (SELECT FROM audit_subjects s
+            WHERE s.customer_id = c.customer_id AND s.event_seq >= w.first_seq AND s.exposure IN {opened}
+              AND {by_actor}),
+    EXISTS (SELECT FROM audit_subjects s
+            WHERE s.customer_id = c.customer_id AND s.event_seq >= w.first_seq AND s.exposure IN {seen}
+              AND {by_actor})
+FROM {customers} AS c(customer_id),
+    (SELECT (SELECT e.seq FROM audit_events e WHERE e.actor_id = :staff_id AND e.occurred_at >= :since
+             ORDER BY e.occurred_at LIMIT 1) AS first_seq) AS w
+"""
+
+
+def _exposed_since_statement(customers: str, customers_type: sa.types.TypeEngine[Any]) -> FixedStatement:
+    sql = _PG_EXPOSED_SINCE.format(opened=_PG_OPENED, seen=_PG_SEEN, by_actor=_PG_BY_ACTOR, customers=customers)
+    return FixedStatement(
+        sa.text(sql).bindparams(
+            sa.bindparam("customers", type_=customers_type),
+            sa.bindparam("staff_id", type_=sa.Uuid()),
+            sa.bindparam("since", type_=UTCDateTime()),
+        )
+    )
+
+
+# One customer (a case or customer read) as a scalar: PostgreSQL then settles on a generic plan after a few runs;
+# with an array it cannot know the length and re-plans every call (0.2-0.5 ms, more than running it).
+_EXPOSED_SINCE_ONE_PG = _exposed_since_statement("(SELECT :customers)", sa.Uuid())
+_EXPOSED_SINCE_MANY_PG = _exposed_since_statement("unnest(:customers)", postgresql.ARRAY(sa.Uuid()))
 
 
 def _exposed_since(
@@ -279,10 +320,13 @@ def _exposed_since(
     params = {"staff_id": staff_id, "since": since}
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        rows = _EXPOSED_SINCE_PG.rows(connection, {**params, "customers": sorted(customers)})
-    else:
-        query = _exposed_query(_subjects.c.customer_id.in_(customers))
-        rows = [tuple(row) for row in connection.execute(query, params)]
+        if len(customers) == 1:
+            found = _EXPOSED_SINCE_ONE_PG.rows(connection, {**params, "customers": next(iter(customers))})
+        else:
+            found = _EXPOSED_SINCE_MANY_PG.rows(connection, {**params, "customers": sorted(customers)})
+        return {row[0] for row in found if row[1]}, {row[0] for row in found if row[2]}
+    query = _exposed_query(_subjects.c.customer_id.in_(customers))
+    rows: list[tuple[Any, ...]] = [tuple(row) for row in connection.execute(query, params)]
     seen = {row[0] for row in rows}
     return {row[0] for row in rows if row[1] in _OPENED}, seen
 

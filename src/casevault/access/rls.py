@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy import Connection, event, text
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import ColumnElement, Connection, String, case, cast, event, func, literal, text
+from sqlalchemy.orm import QueryableAttribute, Session, SessionTransaction
 
 from casevault.access.actor import Actor, AuthMethod
 from casevault.db.statements import FixedStatement
 
-__all__ = ["APP_ROLE", "STAFF_SETTING", "SYSTEM_SETTING", "bind_actor", "bound_staff_id"]
+__all__ = [
+    "APP_ROLE",
+    "STAFF_SETTING",
+    "SYSTEM_SETTING",
+    "bind_actor",
+    "binding_columns",
+    "bound_by_statement",
+    "bound_staff_id",
+]
 
 APP_ROLE: Final = "casevault_app"
 STAFF_SETTING: Final = "casevault.staff_id"
@@ -24,6 +32,8 @@ SYSTEM_SETTING: Final = "casevault.system"
 
 _BINDING: Final = "casevault.rls.binding"
 _LISTENING: Final = "casevault.rls.listening"
+# (binding, transaction) a caller's own statement has already applied, so bind_actor need not send _SET again.
+_APPLIED: Final = "casevault.rls.applied"
 
 _SET = FixedStatement(
     text(f"SELECT set_config('{STAFF_SETTING}', :staff_id, true), set_config('{SYSTEM_SETTING}', :system, true)")
@@ -42,6 +52,26 @@ def _binding_for(actor: Actor) -> tuple[str, str]:
 def _apply(connection: Connection, binding: tuple[str, str]) -> None:
     staff_id, system = binding
     _SET.run(connection, {"staff_id": staff_id, "system": system})
+
+
+def binding_columns(
+    staff_id: ColumnElement[Any] | QueryableAttribute[Any], valid: ColumnElement[bool]
+) -> tuple[ColumnElement[str], ...]:
+    """Select-list columns that bind `staff_id` as a staff actor when `valid` holds, and nobody otherwise.
+
+    For a lookup that finds the acting staff member (the API token's), so the binding costs no round trip of its
+    own (ADR 0459); the caller then reports it with `bound_by_statement`. PostgreSQL only.
+    """
+    staff = case((valid, cast(staff_id, String)), else_=literal(""))
+    return (
+        func.set_config(literal(STAFF_SETTING), staff, literal(True)),
+        func.set_config(literal(SYSTEM_SETTING), literal("off"), literal(True)),
+    )
+
+
+def bound_by_statement(session: Session, actor: Actor) -> None:
+    """Record that a statement with `binding_columns` has bound `actor` in the current transaction."""
+    session.info[_APPLIED] = (_binding_for(actor), session.get_transaction())
 
 
 def _rebind(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
@@ -66,7 +96,9 @@ def bind_actor(session: Session, actor: Actor) -> None:
         event.listen(session, "after_begin", _rebind)
         session.info[_LISTENING] = True
     if session.in_transaction():
-        _apply(session.connection(), binding)
+        applied = session.info.pop(_APPLIED, None)
+        if applied is None or applied[0] != binding or applied[1] is not session.get_transaction():
+            _apply(session.connection(), binding)
     else:
         session.connection()  # begins the transaction; the after_begin hook applies the binding
 

@@ -246,22 +246,13 @@ def chain_head(session: Session) -> ChainHead:
     return ChainHead(0, GENESIS_HASH) if row is None else ChainHead(int(row[0]), bytes(row[1]))
 
 
-_PG_EVENTS_INSERT = (
-    "INSERT INTO audit_events (seq, encoding, occurred_at, actor_id, actor_label, session_ref, ip_prefix, action, "
-    "outcome, reason, target_type, target_id, fields, detail, prev_hash, hash) VALUES "
-)
-_PG_EVENT_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s::json, %s, %s)"
-_PG_SUBJECTS_INSERT = "INSERT INTO audit_subjects (event_seq, customer_id, case_id, exposure) VALUES "
-_PG_SUBJECT_ROW = "(%s, %s, %s, %s)"
 _PG_EVENTS_COPY = (
     "COPY audit_events (seq, encoding, occurred_at, actor_id, actor_label, session_ref, ip_prefix, action, outcome, "
     "reason, target_type, target_id, fields, detail, prev_hash, hash) FROM STDIN"
 )
 _PG_SUBJECTS_COPY = "COPY audit_subjects (event_seq, customer_id, case_id, exposure) FROM STDIN"
-# More subjects than this (a long list view) go in an executemany of their own: one statement's parameters are
-# limited, and each distinct row count is a distinct statement to parse.
-_PG_ONE_STATEMENT_SUBJECTS = 128
-# Commits carrying at least this many events use COPY (requests append a few; bulk writers thousands).
+# Commits carrying at least this many events are hashed here and COPYed (bulk writers); fewer go to the database's
+# append function in one call (requests append a few).
 _PG_COPY_FROM = 64
 _SQLITE_EVENTS_SQL = (
     "INSERT INTO audit_events (seq, encoding, occurred_at, actor_id, actor_label, session_ref, ip_prefix, action, "
@@ -280,42 +271,21 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-@lru_cache(maxsize=256)
-def _pg_insert_sql(events: int, subjects: int) -> str:
-    """One INSERT of `events` events and, in a WITH, `subjects` subjects (a few distinct shapes recur, each
-    prepared by psycopg after a few uses)."""
-    insert_events = _PG_EVENTS_INSERT + ", ".join([_PG_EVENT_ROW] * events)
-    if not subjects:
-        return insert_events
-    return f"WITH events AS ({insert_events}) " + _PG_SUBJECTS_INSERT + ", ".join([_PG_SUBJECT_ROW] * subjects)
-
-
 def _insert(connection: Connection, events: list[tuple[Any, ...]], subjects: list[tuple[Any, ...]]) -> None:
     """Straight on the driver: this is the hot path of every request, and the rows are already final."""
     raw: Any = connection.connection.dbapi_connection
     dialect = connection.dialect.name
     if dialect == "postgresql":
+        # Bulk writers only (requests go through _append_in_database): COPY is several times cheaper per row on the
+        # server than INSERT.
         with raw.cursor() as cursor:
-            if len(events) >= _PG_COPY_FROM:
-                # Bulk writers: COPY is several times cheaper per row on the server than INSERT.
-                with cursor.copy(_PG_EVENTS_COPY) as copy:
-                    for row in events:
+            with cursor.copy(_PG_EVENTS_COPY) as copy:
+                for row in events:
+                    copy.write_row(row)
+            if subjects:
+                with cursor.copy(_PG_SUBJECTS_COPY) as copy:
+                    for row in subjects:
                         copy.write_row(row)
-                if subjects:
-                    with cursor.copy(_PG_SUBJECTS_COPY) as copy:
-                        for row in subjects:
-                            copy.write_row(row)
-                return
-            # Requests append one event or a few: one statement inserts them all, and their subjects through a
-            # data-modifying WITH, so both tables are written in one round trip (ADR 0305).
-            if len(subjects) <= _PG_ONE_STATEMENT_SUBJECTS:
-                cursor.execute(
-                    _pg_insert_sql(len(events), len(subjects)),
-                    [value for row in (*events, *subjects) for value in row],
-                )
-                return
-            cursor.execute(_pg_insert_sql(len(events), 0), [value for row in events for value in row])
-            cursor.executemany(_PG_SUBJECTS_INSERT + _PG_SUBJECT_ROW, subjects)
     elif dialect == "sqlite":
         cursor = raw.cursor()
         try:
@@ -343,6 +313,59 @@ def append_pending(session: Session) -> ChainHead | None:
     # can be, and never while waiting for a row lock (ADR 0300).
     session.flush()
     connection = session.connection()
+    if connection.dialect.name == "postgresql" and len(staged) < _PG_COPY_FROM:
+        before, head = _append_in_database(connection, staged)
+    else:
+        before, head = _append_here(session, connection, staged)
+    after_append: Callable[[Session, ChainHead, ChainHead], None] | None = session.info.get(AFTER_APPEND)
+    if after_append is not None:
+        after_append(session, before, head)
+    return head
+
+
+# One call does what _append_here does on PostgreSQL: lock, head read, hashes, inserts (migration 0011, ADR 0457).
+_PG_APPEND_SQL = (
+    "SELECT event_seq, event_prev_hash, event_hash FROM casevault_audit_append("
+    "%s, %s, %s, %s::timestamptz[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
+    "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::integer[], %s::uuid[], %s::uuid[], %s::text[])"
+)
+
+
+def _append_in_database(connection: Connection, staged: list[_Staged]) -> tuple[ChainHead, ChainHead]:
+    """Chain and insert a request's few events in one round trip; the database hashes them (encoding v1)."""
+    columns: list[list[Any]] = [[] for _ in range(12)]
+    subject_columns: list[list[Any]] = [[], [], [], []]
+    for index, item in enumerate(staged, start=1):
+        v = item.values
+        for column, value in zip(
+            columns,
+            (
+                v["occurred_at"], v["actor_id"], v["actor_label"], v["session_ref"], v["ip_prefix"], v["action"],
+                v["outcome"], v["reason"], v["target_type"], v["target_id"], item.fields_json, item.detail_json,
+            ),
+            strict=True,
+        ):  # fmt: skip
+            column.append(value)
+        for subject in item.subjects:
+            subject_columns[0].append(index)
+            subject_columns[1].append(subject.customer_id)
+            subject_columns[2].append(subject.case_id)
+            subject_columns[3].append(str(subject.exposure))
+    raw: Any = connection.connection.dbapi_connection
+    with raw.cursor() as cursor:
+        cursor.execute(_PG_APPEND_SQL, (CHAIN_LOCK_KEY, ENCODING_VERSION, GENESIS_HASH, *columns, *subject_columns))
+        rows = cursor.fetchall()
+    if len(rows) != len(staged):  # pragma: no cover - the function returns one row per event or raises
+        raise RuntimeError("audit append returned an unexpected number of events")
+    for item, (seq, prev, digest) in zip(staged, rows, strict=True):
+        if item.event is not None:
+            item.event.seq, item.event.prev_hash, item.event.hash = int(seq), bytes(prev), bytes(digest)
+    first, last = rows[0], rows[-1]
+    return ChainHead(int(first[0]) - 1, bytes(first[1])), ChainHead(int(last[0]), bytes(last[2]))
+
+
+def _append_here(session: Session, connection: Connection, staged: list[_Staged]) -> tuple[ChainHead, ChainHead]:
+    """Lock, read the head, hash in Python and insert (SQLite; COPY for bulk writers on PostgreSQL)."""
     before = _lock_chain_postgresql(connection) if connection.dialect.name == "postgresql" else lock_chain(session)
     seq, prev = before.seq, before.hash
     event_rows: list[tuple[Any, ...]] = []
@@ -371,11 +394,7 @@ def append_pending(session: Session) -> ChainHead | None:
             item.event.seq, item.event.prev_hash, item.event.hash = seq, prev, digest
         prev = digest
     _insert(connection, event_rows, subject_rows)
-    head = ChainHead(seq, prev)
-    after_append: Callable[[Session, ChainHead, ChainHead], None] | None = session.info.get(AFTER_APPEND)
-    if after_append is not None:
-        after_append(session, before, head)
-    return head
+    return before, ChainHead(seq, prev)
 
 
 def event_digest(prev_hash: bytes, event: AuditEvent, subjects: Sequence[Subject]) -> bytes:

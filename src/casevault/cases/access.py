@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -25,12 +26,12 @@ from casevault.access.policy import CaseFacts, case_decision, load_staff_facts, 
 from casevault.access.roles import Role
 from casevault.audit.events import AuditAction, Exposure, Outcome
 from casevault.audit.trail import Subject, record
-from casevault.cases.models import Case, Contact, Customer, Note, Organization, QueueMembership, QueueRole
+from casevault.cases.models import Case, Contact, Customer, Note, Organization, Queue, QueueMembership, QueueRole
 from casevault.crypto.keyring import Keyring
 from casevault.crypto.models import DataKey
 from casevault.db.base import utcnow
-from casevault.db.statements import FixedStatement
 from casevault.errors import NotFound
+from casevault.identity.models import Staff
 
 __all__ = [
     "can_read_case",
@@ -43,6 +44,7 @@ __all__ = [
     "customer_for_update",
     "customers_by_email",
     "is_operator",
+    "loaded_labels",
     "notes_for",
     "organization_for",
     "visible_cases",
@@ -74,6 +76,59 @@ def _by_reference(
         return session.scalars(select(model).where(column == value)).first()
     found = session.scalars(statement, {"reference": value}).first()
     return found if isinstance(found, model) else None
+
+
+# A case read loads what its view is labelled with (customer, queue name, assignee's name) in the same query, so
+# the response needs no second one (services.case_labels takes them from here). Outer joins: the case is found
+# exactly when the plain lookup finds it.
+_CASE_WITH_LABELS = (
+    select(Case, Customer, Queue.name, Staff.username)
+    .outerjoin(Customer, Customer.id == Case.customer_id)
+    .outerjoin(Queue, Queue.id == Case.queue_id)
+    .outerjoin(Staff, Staff.id == Case.assignee_id)
+    .where(Case.number == bindparam("reference"))
+)
+_LOADED_LABELS = "casevault.cases.loaded_labels"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedLabels:
+    """A case's labels as loaded with it, and the case's references they belong to."""
+
+    customer_id: uuid.UUID
+    queue_id: uuid.UUID
+    assignee_id: uuid.UUID | None
+    customer: Customer | None  # held here: the session's identity map holds rows weakly
+    queue_name: str | None
+    assignee_username: str | None
+
+
+def _case_with_labels(session: Session, number: str) -> Case | None:
+    if not CASE_NUMBER.fullmatch(number):
+        return None
+    row = session.execute(_CASE_WITH_LABELS, {"reference": number}).first()
+    if row is None:
+        return None
+    case, customer, queue_name, username = row
+    loaded: dict[uuid.UUID, LoadedLabels] = session.info.setdefault(_LOADED_LABELS, {})
+    loaded[case.id] = LoadedLabels(case.customer_id, case.queue_id, case.assignee_id, customer, queue_name, username)
+    return case if isinstance(case, Case) else None
+
+
+def loaded_labels(session: Session, case: Case) -> LoadedLabels | None:
+    """The labels `case_for` loaded with `case`, if complete and still the case's (None: query them)."""
+    found: LoadedLabels | None = session.info.get(_LOADED_LABELS, {}).get(case.id)
+    if found is None or (found.customer_id, found.queue_id, found.assignee_id) != (
+        case.customer_id,
+        case.queue_id,
+        case.assignee_id,
+    ):
+        return None
+    if found.customer is None or found.queue_name is None:
+        return None
+    if case.assignee_id is not None and found.assignee_username is None:
+        return None
+    return found
 
 
 def _safe_reference(value: str, pattern: re.Pattern[str]) -> str:
@@ -134,18 +189,19 @@ def _staff_scope(
     return clause
 
 
-_WRITE_SCOPE: dict[Role | None, FixedStatement] = {}
+_CUSTOMER_WITH_SCOPE: dict[Role | None, Select[Customer, bool, bool]] = {}
 
 
-def _write_scope_statement(role: Role | None) -> FixedStatement:
-    """(a case of the customer is readable, the customer has a case): one fixed statement per role."""
-    statement = _WRITE_SCOPE.get(role)
+def _customer_with_scope(role: Role | None) -> Select[Customer, bool, bool]:
+    """(customer by reference, one of its cases is readable, it has a case): one ORM statement per role, so a write
+    finds its customer and its reach in one round trip."""
+    statement = _CUSTOMER_WITH_SCOPE.get(role)
     if statement is None:
-        of_customer = Case.customer_id == bindparam("customer_id")
+        of_customer = Case.customer_id == Customer.id
         scope = _staff_scope(role, bindparam("staff_id"), bindparam("now"))
-        statement = _WRITE_SCOPE[role] = FixedStatement(
-            select(exists().where(of_customer, scope), exists().where(of_customer))
-        )
+        statement = _CUSTOMER_WITH_SCOPE[role] = select(
+            Customer, exists().where(of_customer, scope), exists().where(of_customer)
+        ).where(Customer.reference == bindparam("reference"))
     return statement
 
 
@@ -200,7 +256,7 @@ def case_for(
 
     Write routes pass their own `action` and `record_read=False`: the write's audit row covers the access.
     """
-    case = _by_reference(session, Case, Case.number, number, CASE_NUMBER)
+    case = _case_with_labels(session, number)
     decision: Decision = Denied(reason="no such case") if case is None else can_read_case(session, actor, case)
     if case is None or isinstance(decision, Denied):
         _deny(session, actor, action, "case", _safe_reference(number, CASE_NUMBER), decision)
@@ -259,36 +315,45 @@ def customer_for_update(
     customers globally and read no case content; a customer with no case yet may get its first case from anyone
     allowed to file one. Anything else is a NotFound, its reason audited.
     """
-    customer = _by_reference(session, Customer, Customer.reference, reference, CUSTOMER_REF)
+    scoped = not is_operator(actor) and actor.role != Role.ADMIN and actor.staff_id is not None
+    reach: tuple[bool, bool] | None = None
+    if not scoped:
+        customer = _by_reference(session, Customer, Customer.reference, reference, CUSTOMER_REF)
+    elif not CUSTOMER_REF.fullmatch(reference):
+        customer = None
+    else:
+        params = {"reference": reference, "staff_id": actor.staff_id, "now": utcnow()}
+        row = session.execute(_customer_with_scope(actor.role), params).first()
+        customer = None if row is None else row[0]
+        reach = None if row is None else (bool(row[1]), bool(row[2]))
     decision: Decision
     if customer is None:
         decision = Denied(reason="no such customer")
     elif not (is_operator(actor) or role_allows(actor.role, permission)):
         decision = Denied(reason=f"role lacks {permission}")
     else:
-        decision = _write_scope(session, actor, customer, first_case=permission == Permission.CASE_CREATE)
+        decision = _write_scope(session, actor, customer, reach, first_case=permission == Permission.CASE_CREATE)
     if customer is None or isinstance(decision, Denied):
         _deny(session, actor, action, "customer", _safe_reference(reference, CUSTOMER_REF), decision)
         raise NotFound()
     return customer
 
 
-def _write_scope(session: Session, actor: Actor, customer: Customer, *, first_case: bool) -> Decision:
+def _write_scope(
+    session: Session, actor: Actor, customer: Customer, reach: tuple[bool, bool] | None, *, first_case: bool
+) -> Decision:
     if is_operator(actor) or actor.role == Role.ADMIN:
         return Allowed(via="customer-manager")
-    # One round trip for both questions; `visible_cases` includes the cases live grants and break-glass open,
-    # so it answers what can_read_customer answers (whose extra queries only name the grant for a read's audit).
-    if actor.staff_id is None:
+    # `reach` (a readable case of the customer, any case) came with the customer when the actor is a staff member;
+    # `visible_cases` includes the cases live grants and break-glass open, so it answers what can_read_customer
+    # answers (whose extra queries only name the grant for a read's audit).
+    if reach is None:
         of_customer = Case.customer_id == customer.id
-        readable, has_case = session.execute(
+        found = session.execute(
             select(exists().where(of_customer, visible_cases(actor)), exists().where(of_customer))
         ).one()
-    else:
-        found = _write_scope_statement(actor.role).first(
-            session.connection(), {"customer_id": customer.id, "staff_id": actor.staff_id, "now": utcnow()}
-        )
-        assert found is not None  # two EXISTS always make one row
-        readable, has_case = found
+        reach = (bool(found[0]), bool(found[1]))
+    readable, has_case = reach
     if readable:
         return Allowed(via="readable-case")
     if first_case and not has_case:

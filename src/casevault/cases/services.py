@@ -807,24 +807,26 @@ _INSERT_VAULT = FixedStatement(
 )
 
 
-_NEW_CASE_ROWS: dict[int, FixedStatement] = {}
+# PostgreSQL: the case and its search document in one statement (data-modifying WITH; foreign keys are checked
+# when the statement ends, so the document may reference the case).
+_NEW_CASE_ROWS = FixedStatement(
+    insert(CaseSearchDocument)
+    .values({key: bindparam(f"document_{key}") for key in ("case_id", "body", "updated_at")})
+    .add_cte(_CASE_ROW.cte("new_case"))
+)
+_NEW_VAULT_ROWS: dict[int, FixedStatement] = {}
 
 
-def _new_case_rows(vaults: int) -> FixedStatement:
-    """PostgreSQL: the case, `vaults` token maps and the search document in one statement (data-modifying WITH;
-    foreign keys are checked when the statement ends, so the rows may reference each other)."""
-    statement = _NEW_CASE_ROWS.get(vaults)
+def _new_vault_rows(vaults: int) -> FixedStatement:
+    """PostgreSQL: `vaults` token maps in one statement. Not in the case's statement: the token maps' row-level
+    security policy checks that their case is readable, and a statement cannot see the rows its own WITH inserts."""
+    statement = _NEW_VAULT_ROWS.get(vaults)
     if statement is None:
-        document = insert(CaseSearchDocument).values(
-            {key: bindparam(f"document_{key}") for key in ("case_id", "body", "updated_at")}
-        )
-        document = document.add_cte(_CASE_ROW.cte("new_case"))
-        for index in range(vaults):
-            vault = insert(RedactionVault).values(
-                {column.key: bindparam(f"vault{index}_{column.key}") for column in RedactionVault.__table__.columns}
-            )
-            document = document.add_cte(vault.cte(f"new_vault{index}"))
-        statement = _NEW_CASE_ROWS[vaults] = FixedStatement(document)
+        columns = [column.key for column in RedactionVault.__table__.columns]
+        rows: list[dict[str, Any]] = [
+            {key: bindparam(f"vault{index}_{key}") for key in columns} for index in range(vaults)
+        ]
+        statement = _NEW_VAULT_ROWS[vaults] = FixedStatement(insert(RedactionVault).values(rows))
     return statement
 
 
@@ -853,10 +855,12 @@ def _insert_new_case(session: Session, case: Case, vaults: Sequence[dict[str, ob
     document_insert, document = new_search_document(case)
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        params = {**row, **{f"document_{key}": value for key, value in document.items()}}
-        for index, vault in enumerate(new_vaults):
-            params.update({f"vault{index}_{key}": value for key, value in vault.items()})
-        _new_case_rows(len(new_vaults)).run(connection, params)
+        _NEW_CASE_ROWS.run(connection, {**row, **{f"document_{key}": value for key, value in document.items()}})
+        if new_vaults:
+            params: dict[str, object] = {}
+            for index, vault in enumerate(new_vaults):
+                params.update({f"vault{index}_{key}": value for key, value in vault.items()})
+            _new_vault_rows(len(new_vaults)).run(connection, params)
     else:
         steps = [(_INSERT_CASE, row), *((_INSERT_VAULT, vault) for vault in new_vaults), (document_insert, document)]
         run_together(connection, steps)
@@ -1006,14 +1010,21 @@ _LABELS_OF_ONE = _LABELS.where(Case.id == bindparam("case_id"))
 def case_labels(session: Session, cases: Sequence[Case], *, notes: Sequence[Note] = ()) -> CaseLabels:
     """Batch-load the labels for cases (and note authors) already obtained through the access functions.
 
-    Rows already in the session (the queue and customer a route just used) cost nothing; the rest come in one
-    query for the cases and one for note authors.
+    Labels `case_for` loaded with its case, and rows already in the session (the queue and customer a route just
+    used), cost nothing; the rest come in one query for the cases and one for note authors.
     """
     queues: dict[uuid.UUID, str] = {}
     staff: dict[uuid.UUID, str] = {}
     customers: dict[uuid.UUID, Customer] = {}
     unlabelled: list[uuid.UUID] = []
     for case in cases:
+        loaded = access.loaded_labels(session, case)
+        if loaded is not None and loaded.customer is not None and loaded.queue_name is not None:
+            customers[loaded.customer.id] = loaded.customer
+            queues[case.queue_id] = loaded.queue_name
+            if case.assignee_id is not None and loaded.assignee_username is not None:
+                staff[case.assignee_id] = loaded.assignee_username
+            continue
         queue = _in_session(session, Queue, case.queue_id)
         customer = _in_session(session, Customer, case.customer_id)
         assignee = _in_session(session, Staff, case.assignee_id)

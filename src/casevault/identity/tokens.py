@@ -8,10 +8,11 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from casevault.access.actor import Actor, AuthMethod
+from casevault.access.rls import binding_columns, bound_by_statement
 from casevault.access.roles import Role
 from casevault.db.base import utcnow
 from casevault.db.statements import FixedStatement
@@ -55,17 +56,36 @@ def issue_token(
 
 
 # Every API request runs these: fixed statements, not ORM queries (docs/adr/0456-...).
+_TOKEN_COLUMNS = (
+    ApiToken.id,
+    ApiToken.scopes,
+    ApiToken.expires_at,
+    ApiToken.revoked_at,
+    ApiToken.last_used_at,
+    Staff.id,
+    Staff.username,
+    Staff.role,
+    Staff.status,
+)
 _TOKEN_BY_HASH = FixedStatement(
+    select(*_TOKEN_COLUMNS)
+    .join(Staff, Staff.id == ApiToken.staff_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+# PostgreSQL: the same lookup also binds the token's owner for row-level security, one round trip for both
+# (ADR 0459). The condition is authenticate_token's own, on the same values and clock, so a token it refuses binds
+# nobody.
+_TOKEN_BY_HASH_BINDING = FixedStatement(
     select(
-        ApiToken.id,
-        ApiToken.scopes,
-        ApiToken.expires_at,
-        ApiToken.revoked_at,
-        ApiToken.last_used_at,
-        Staff.id,
-        Staff.username,
-        Staff.role,
-        Staff.status,
+        *_TOKEN_COLUMNS,
+        *binding_columns(
+            Staff.id,
+            and_(
+                ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > bindparam("now"),
+                Staff.status == StaffStatus.ACTIVE,
+            ),
+        ),
     )
     .join(Staff, Staff.id == ApiToken.staff_id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
@@ -93,15 +113,17 @@ def authenticate_token(session: Session, secret: str, *, now: datetime | None = 
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 128:
         return None
     current = now or utcnow()
-    found = _TOKEN_BY_HASH.first(session, {"token_hash": _digest(secret)})
+    binds = session.get_bind().dialect.name == "postgresql"
+    lookup = _TOKEN_BY_HASH_BINDING if binds else _TOKEN_BY_HASH
+    found = lookup.first(session, {"token_hash": _digest(secret), "now": current})
     if found is None:
         return None
-    token_id, scopes, expires_at, revoked_at, last_used_at, staff_id, username, role, status = found
+    token_id, scopes, expires_at, revoked_at, last_used_at, staff_id, username, role, status = found[:9]
     if revoked_at is not None or expires_at <= current or status != StaffStatus.ACTIVE:
         return None
     if last_used_at is None or current - last_used_at >= LAST_USED_RESOLUTION:
         _TOKEN_USED.run(session, {"token_id": token_id, "stale_before": current - LAST_USED_RESOLUTION, "now": current})
-    return Actor(
+    actor = Actor(
         staff_id=staff_id,
         username=username,
         role=Role(role),
@@ -109,6 +131,9 @@ def authenticate_token(session: Session, secret: str, *, now: datetime | None = 
         session_ref=f"token:{token_id.hex[:16]}",
         scopes=frozenset(scopes),
     )
+    if binds:
+        bound_by_statement(session, actor)
+    return actor
 
 
 def revoke_token(session: Session, token_id: uuid.UUID, *, now: datetime | None = None) -> bool:
