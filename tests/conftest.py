@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -71,14 +72,28 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@contextmanager
+def _clone_of(template: str) -> Iterator[str]:
+    name = f"cv_test_{uuid.uuid4().hex[:12]}"
+    _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _sqlalchemy_url(name)
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
     """The SQLAlchemy URL of a fresh, migrated PostgreSQL database, dropped after the test."""
-    template: str = request.getfixturevalue("pg_template")
-    name = f"cv_test_{uuid.uuid4().hex[:12]}"
-    _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    yield _sqlalchemy_url(name)
-    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with _clone_of(request.getfixturevalue("pg_template")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pg_module_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Like `pg_database`, shared by one module's tests (a seeded world they all read), dropped after it."""
+    with _clone_of(request.getfixturevalue("pg_template")) as url:
+        yield url
 
 
 @pytest.fixture

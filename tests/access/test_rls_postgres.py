@@ -82,15 +82,66 @@ def test_each_person_sees_exactly_their_scope(pg_world: tuple[Database, World], 
     database, world = pg_world
     expected = EXPECTED_CASES[person]
     expected_case_ids = {world.cases[name] for name in expected}
-    expected_customers = {world.customers[name] for name in expected}
+    # Admins manage every customer (and read no case); for everyone else customers and contacts are reachable
+    # only through a visible case (every seeded customer has one).
+    admins_all = STAFF[person][0] == Role.ADMIN
+    expected_customers = set(world.customers.values()) if admins_all else {world.customers[name] for name in expected}
     with database.engine.connect() as connection:
         _as_app(connection, world.staff[person])
         assert _names(_visible_ids(connection, "cases"), world.cases) == expected
-        # Child rows follow their case; customers and contacts are reachable only through a visible case.
+        # Child rows follow their case.
         assert _visible_ids(connection, "notes", "case_id") == expected_case_ids
         assert _visible_ids(connection, "redaction_vaults", "case_id") == expected_case_ids
         assert _visible_ids(connection, "customers") == expected_customers
         assert _visible_ids(connection, "contacts", "customer_id") == expected_customers
+
+
+def _customer_without_case(connection: Connection, like: uuid.UUID) -> uuid.UUID:
+    """A copy of customer `like` with no case, inserted in the connection's (never committed) transaction."""
+    new_id = uuid.uuid4()
+    connection.execute(
+        text("CREATE TEMP TABLE new_customer ON COMMIT DROP AS SELECT * FROM customers WHERE id = :id"), {"id": like}
+    )
+    connection.execute(text("UPDATE new_customer SET id = :id, reference = 'CUST-NOCASE01'"), {"id": new_id})
+    connection.execute(text("INSERT INTO customers SELECT * FROM new_customer"))
+    return new_id
+
+
+@pytest.mark.parametrize(
+    ("person", "sees_it"), [("alice", True), ("sue", True), ("adam", True), ("olga", False), ("sam", False)]
+)
+def test_a_customer_without_cases_is_visible_to_who_may_file_its_first_case(
+    pg_world: tuple[Database, World], person: str, sees_it: bool
+) -> None:
+    database, world = pg_world
+    with database.engine.connect() as connection:
+        new_customer = _customer_without_case(connection, world.customers["bob-tech"])
+        _as_app(connection, world.staff[person])
+        assert (new_customer in _visible_ids(connection, "customers")) is sees_it
+        # A customer with a case stays behind its case: alice never sees bob's customer.
+        if person == "alice":
+            assert world.customers["bob-tech"] not in _visible_ids(connection, "customers")
+
+
+def test_case_facts_give_ids_to_bound_active_staff_only(pg_world: tuple[Database, World]) -> None:
+    database, world = pg_world
+    facts = text("SELECT id, queue_id, customer_id FROM casevault_case_facts(:number)")
+    with database.engine.connect() as connection:
+        number = connection.execute(
+            text("SELECT number FROM cases WHERE id = :id"), {"id": world.cases["bob-tech"]}
+        ).scalar_one()
+        _as_app(connection, world.staff["alice"])
+        # Outside alice's scope: the case itself stays hidden, its ids are what a grant request needs.
+        assert connection.execute(text("SELECT count(*) FROM cases WHERE number = :n"), {"n": number}).scalar_one() == 0
+        row = connection.execute(facts, {"number": number}).one()
+        assert row.id == world.cases["bob-tech"]
+        assert connection.execute(facts, {"number": "CV-2026-999999"}).all() == []
+        # The call leaves the transaction as it found it: still not the system.
+        assert connection.execute(text("SELECT current_setting('casevault.system', true)")).scalar_one() in ("", None)
+    for who in (None, "sam"):  # nobody bound; a suspended agent
+        with database.engine.connect() as connection:
+            _as_app(connection, None if who is None else world.staff[who])
+            assert connection.execute(facts, {"number": number}).all() == []
 
 
 def test_lookup_by_email_index_returns_only_in_scope_customers(pg_world: tuple[Database, World]) -> None:

@@ -3,8 +3,9 @@
 The table is matrix.csv next to this file. The test fails when the spec has an endpoint the table lacks (add a
 row: a new endpoint must say who may call it), when the table has a row for an endpoint that no longer exists,
 and when any real request, authenticated as that role with an all-scope API token, gets another outcome.
-SQLite only: authorization is decided in the application and the Cedar policies, identically on both databases
-(PostgreSQL's row-level security is tested on its own in tests/access).
+It runs on SQLite and on PostgreSQL connected as the application role, as production is: authorization is decided
+in the application and the Cedar policies, and PostgreSQL's row-level security must never refuse what they allow
+(its own refusals are tested in tests/access).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from matrix_world import (
     seed,
 )
 
+from app_role import app_role_database
 from casevault.access.budgets import enable_read_budgets
 from casevault.app import create_app
 from casevault.config import ReadBudgetLimits, Settings
@@ -57,12 +59,16 @@ class Harness:
     spec: dict[str, object]
 
 
-@pytest.fixture(scope="module")
-def harness(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    """One app and one seeded SQLite world for the whole module (the rows only add fresh objects)."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql-app-role"])
+def harness(
+    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Harness]:
+    """One app and one seeded world per database for the whole module (the rows only add fresh objects).
+
+    On PostgreSQL the world is seeded as the owner and the app connects as the application role, as production
+    does, so row-level security must agree with every row too.
+    """
     directory = tmp_path_factory.mktemp("matrix")
-    target = directory / "casevault.db"
-    shutil.copyfile(sqlite_template, target)
     provider = LocalKeyFile.create(directory / "keys" / "master.key")
     settings = Settings(
         data_dir=directory,
@@ -71,16 +77,23 @@ def harness(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         read_budgets={"agent": _UNLIMITED, "supervisor": _UNLIMITED},
         reveal_budget_per_hour=100_000,
     )
-    db = Database(f"sqlite:///{target}")
+    if request.param == "sqlite":
+        target = directory / "casevault.db"
+        shutil.copyfile(sqlite_template, target)
+        db = app_db = Database(f"sqlite:///{target}")
+    else:
+        url: str = request.getfixturevalue("pg_module_database")
+        db, app_db = Database(url), app_role_database(url)
     try:
-        app = create_app(settings, database=db, key_provider=provider)
+        app = create_app(settings, database=app_db, key_provider=provider)
         # create_app is expected to do this too; explicit here so the matrix never depends on the default limits.
-        enable_read_budgets(db, settings)
+        enable_read_budgets(app_db, settings)
         world = seed(db, Keyring(provider))
         with TestClient(app, raise_server_exceptions=False) as client:
             spec = client.get("/api/v1/openapi.json").json()
             yield Harness(client=client, world=world, spec=spec)
     finally:
+        app_db.dispose()
         db.dispose()
 
 

@@ -66,3 +66,32 @@ def test_an_agent_files_and_reads_a_case_with_pii_under_row_level_security(
             select(AuditEvent.action).where(AuditEvent.target_id == number, AuditEvent.actor_label == "alice")
         ).all()
     assert "case.viewed" in viewed
+
+
+def _as(world: World, name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world.tokens[name]}"}
+
+
+def test_an_agent_files_the_first_case_of_a_new_customer_under_row_level_security(
+    owner_world: World, app_client: TestClient
+) -> None:
+    customer = owner_world.new_customer("Nora New", "nora.new@example.org")
+    body = {"customer": customer, "queue": "billing", "subject": "Hello", "description": "First contact"}
+    created = app_client.post("/api/v1/cases", json=body, headers=_as(owner_world, "alice"))
+    assert created.status_code == 201, created.text
+
+
+def test_an_admin_manages_customers_and_files_a_case_under_row_level_security(
+    owner_world: World, app_client: TestClient
+) -> None:
+    admin = _as(owner_world, "ada")
+    made = app_client.post(
+        "/api/v1/customers", json={"name": "Otto Admin", "email": "otto@example.org", "country": "DE"}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    customer = made.json()["reference"]
+    contact = {"kind": "billing", "name": "Pia Payable", "email": "pia@example.org"}
+    assert app_client.post(f"/api/v1/customers/{customer}/contacts", json=contact, headers=admin).status_code == 201
+    body = {"customer": customer, "queue": "billing", "subject": "Set-up", "description": f"Mail {EMAIL}"}
+    created = app_client.post("/api/v1/cases", json=body, headers=admin)
+    assert created.status_code == 201, created.text
