@@ -89,9 +89,9 @@ async def _measure(call: Call, ops: int) -> tuple[float, float]:
 
 
 async def _run(url: str, data_dir: Path, ops: int, runs: int) -> dict[str, Any]:
-    token, customer = _setup(data_dir, url)
-    settings = Settings(data_dir=data_dir, database_url=url)
-    db = Database(url)
+    token, customer, serving_url = _setup(data_dir, url)
+    settings = Settings(data_dir=data_dir, database_url=serving_url)
+    db = Database(serving_url)
     app = create_app(settings, database=db, key_provider=LocalKeyFile(settings.resolved_key_file))
     body = json.dumps(
         {"customer": customer, "queue": "bench", "subject": "Cannot log in", "description": DESCRIPTION}

@@ -64,14 +64,26 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _setup(data_dir: Path, url: str) -> tuple[str, str]:
+# The server connects as production does (README, "Running it for real"): a login role in the non-owner
+# application role, so every statement pays for row-level security. The owner (PG_ADMIN's user) migrates and seeds.
+SERVING_ROLE = "casevault_bench"
+
+
+def _setup(data_dir: Path, url: str) -> tuple[str, str, str]:
+    """Migrate and seed `url` as the owner; the agent's token, the customer and the URL to serve with."""
     settings = Settings(data_dir=data_dir, database_url=url)
     init_data_dir(settings)
     deployment = seed_one_agent(
         settings, label="bench", customer_name="Jane Doe", customer_email="jane.doe@northwind.co.uk", country="GB",
         token_ttl=timedelta(hours=2),
     )  # fmt: skip
-    return deployment.token, deployment.customer
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (SERVING_ROLE,)).fetchone()
+        if exists is None:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE casevault_app").format(sql.Identifier(SERVING_ROLE)))
+    owner = url.split("://", 1)[1].split("@", 1)[0]
+    serving_url = url.replace(f"://{owner}@", f"://{SERVING_ROLE}@", 1)
+    return deployment.token, deployment.customer, serving_url
 
 
 # ------------------------------------------------------------------------------------------------ load generator
@@ -341,13 +353,13 @@ def main() -> None:
     phases: list[dict[str, Any]] = []
     loadavg_before = os.getloadavg()
     try:
-        token, customer = _setup(workdir / "data", url)
+        token, customer, serving_url = _setup(workdir / "data", url)
         port = _free_port()
         extra_env = dict(item.split("=", 1) for item in args.server_env)
         command = [sys.executable, "-m", "casevault", "serve", "--data-dir", str(workdir / "data")]
         server = subprocess.Popen(
             [*command, "--port", str(port), "--workers", str(args.workers)],
-            env={**os.environ, "CASEVAULT_DATABASE_URL": url, **extra_env},
+            env={**os.environ, "CASEVAULT_DATABASE_URL": serving_url, **extra_env},
             stdout=subprocess.DEVNULL,
             stderr=(workdir / "server.log").open("wb"),
         )
@@ -386,7 +398,7 @@ def main() -> None:
             "loadavg_after": os.getloadavg(),
             "python": platform.python_version(),
         },
-        "server": f"casevault serve --workers {args.workers} on PostgreSQL 127.0.0.1",
+        "server": f"casevault serve --workers {args.workers} on PostgreSQL 127.0.0.1 as {SERVING_ROLE} (casevault_app)",
         "load_tool": "open-loop generator on raw asyncio streams (HTTP/1.1 keep-alive) in a separate process",
         "phases": phases,
     }
