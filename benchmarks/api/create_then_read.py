@@ -64,7 +64,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-# The server connects as production does (README, "Running it for real"): a login role in the non-owner
+# The server connects as production does (README, "Running it for real"): a login role inside the non-owner
 # application role, so every statement pays for row-level security. The owner (PG_ADMIN's user) migrates and seeds.
 SERVING_ROLE = "casevault_bench"
 
@@ -72,17 +72,12 @@ SERVING_ROLE = "casevault_bench"
 def _setup(data_dir: Path, url: str) -> tuple[str, str, str]:
     """Migrate and seed `url` as the owner; the agent's token, the customer and the URL to serve with."""
     settings = Settings(data_dir=data_dir, database_url=url)
-    init_data_dir(settings)
+    serving_url = init_data_dir(settings, serving_role=SERVING_ROLE).serving_url
+    assert serving_url is not None
     deployment = seed_one_agent(
         settings, label="bench", customer_name="Jane Doe", customer_email="jane.doe@northwind.co.uk", country="GB",
         token_ttl=timedelta(hours=2),
     )  # fmt: skip
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (SERVING_ROLE,)).fetchone()
-        if exists is None:
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE casevault_app").format(sql.Identifier(SERVING_ROLE)))
-    owner = url.split("://", 1)[1].split("@", 1)[0]
-    serving_url = url.replace(f"://{owner}@", f"://{SERVING_ROLE}@", 1)
     return deployment.token, deployment.customer, serving_url
 
 

@@ -78,13 +78,15 @@ def test_a_worker_whose_key_file_is_missing_exits_with_startup_failure(
     assert exited.value.code == STARTUP_FAILURE
 
 
-def _deploy(data_dir: Path, database_url: str) -> tuple[str, str]:
+def _deploy(data_dir: Path, database_url: str) -> tuple[str, str, str]:
+    """Seeded as the owner; returns the token, the customer and the URL of the role to serve as."""
     settings = Settings(data_dir=data_dir, database_url=database_url)
-    init_data_dir(settings)
+    serving_url = init_data_dir(settings, serving_role="casevault_test_web").serving_url
+    assert serving_url is not None
     deployment = seed_one_agent(
         settings, label="workers", customer_name=CUSTOMER_NAME, customer_email=CUSTOMER_EMAIL, country="DE"
     )
-    return deployment.token, deployment.customer
+    return deployment.token, deployment.customer, serving_url
 
 
 def _children(pid: int) -> list[int]:
@@ -103,12 +105,12 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.slow
 def test_two_workers_serve_one_port_with_their_own_logs(tmp_path: Path, pg_database: str) -> None:
     data_dir = tmp_path / "data"
-    token, customer = _deploy(data_dir, pg_database)
+    token, customer, serving_url = _deploy(data_dir, pg_database)
     port = _free_port()
     command = [sys.executable, "-m", "casevault", "serve", "--data-dir", str(data_dir)]
     server = subprocess.Popen(
         [*command, "--port", str(port), "--workers", "2"],
-        env={**os.environ, "CASEVAULT_DATABASE_URL": pg_database},
+        env={**os.environ, "CASEVAULT_DATABASE_URL": serving_url},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

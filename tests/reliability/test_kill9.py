@@ -97,11 +97,13 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def _deploy(tmp_path: Path, database_url: str) -> Deployment:
     """An initialised data directory with a queue, an agent in it with an API token, and one customer."""
     settings = Settings(data_dir=tmp_path / "data", database_url=database_url)
-    init_data_dir(settings)
+    # On PostgreSQL the server logs in as a role inside casevault_app, as production must (serve refuses the owner).
+    serving_role = "casevault_test_web" if database_url.startswith("postgresql") else None
+    serving_url = init_data_dir(settings, serving_role=serving_role).serving_url
     seeded = seed_one_agent(
         settings, label="burst", customer_name="Kim Reliable", customer_email="kim@example.org", country="NL"
     )
-    return Deployment(settings.data_dir, database_url, seeded.token, seeded.customer)
+    return Deployment(settings.data_dir, serving_url or database_url, seeded.token, seeded.customer)
 
 
 @pytest.fixture

@@ -19,10 +19,12 @@ from fastapi import FastAPI
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from casevault.access.actor import Actor
 from casevault.access.roles import Role
+from casevault.access.serving_role import ServingRoleError, ensure_serving_role, serving_role_problem, serving_url
 from casevault.cli.common import (
     DatabaseUrlOption,
     DataDirOption,
@@ -86,10 +88,19 @@ class InitResult:
     key_file_created: bool
     schema_before: str | None
     schema_after: str | None
+    serving_url: str | None = None  # `--serving-role`: the URL to serve with (PostgreSQL), without a password
+    serving_role_created: bool = False
 
 
-def init_data_dir(settings: Settings) -> InitResult:
-    """Create the data directory (0700) and key file (0600, never overwritten), then migrate; idempotent."""
+def init_data_dir(settings: Settings, *, serving_role: str | None = None) -> InitResult:
+    """Create the data directory (0700) and key file (0600, never overwritten), then migrate; idempotent.
+
+    `serving_role` (PostgreSQL): also create that login role inside `casevault_app` unless it exists, the role
+    `serve` connects as (the migrating role may not: access/serving_role.py).
+    """
+    url = settings.resolved_database_url
+    if serving_role is not None and not url.startswith("postgresql"):
+        raise ServingRoleError("--serving-role needs PostgreSQL (--database-url / CASEVAULT_DATABASE_URL)")
     data_dir = settings.data_dir
     data_dir_created = not data_dir.exists()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -103,14 +114,19 @@ def init_data_dir(settings: Settings) -> InitResult:
         key_file_created = True
     else:
         LocalKeyFile(key_file)  # refuses a malformed or too widely readable key file
-    db = Database(settings.resolved_database_url)
+    db = Database(url)
+    created = False
     try:
         before = _current_revision(db)
         upgrade(db)
         after = _current_revision(db)
+        if serving_role is not None:
+            with db.engine.begin() as connection:
+                created = ensure_serving_role(connection, serving_role)
     finally:
         db.dispose()
-    return InitResult(data_dir_created, key_file_created, before, after)
+    serving = None if serving_role is None else serving_url(url, serving_role)
+    return InitResult(data_dir_created, key_file_created, before, after, serving, created)
 
 
 def _current_revision(db: Database) -> str | None:
@@ -120,10 +136,10 @@ def _current_revision(db: Database) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def _run_init(settings: Settings) -> InitResult:
+def _run_init(settings: Settings, serving_role: str | None = None) -> InitResult:
     try:
-        return init_data_dir(settings)
-    except KeyFileError as exc:
+        return init_data_dir(settings, serving_role=serving_role)
+    except (KeyFileError, ServingRoleError) as exc:
         fail(str(exc))
     except OperationalError as exc:
         fail(f"database unreachable ({type(exc.orig).__name__}); check --database-url / CASEVAULT_DATABASE_URL")
@@ -142,6 +158,10 @@ def _report_init(settings: Settings, result: InitResult) -> None:
         console.print(
             f"database schema {result.schema_before or 'empty'} -> {result.schema_after} [green](migrated)[/]"
         )
+    if result.serving_url is not None:
+        role_note = "[green](created)[/]" if result.serving_role_created else "(kept; existing role)"
+        console.print(f"serving role    {make_url(result.serving_url).username} {role_note}")
+        console.print(f"serve with      CASEVAULT_DATABASE_URL={result.serving_url}  (give the role a password)")
     if _data_dir_too_open(data_dir):
         err_console.print(f"[yellow]warning:[/] {data_dir} is accessible by other users; run `chmod 700 {data_dir}`")
 
@@ -162,7 +182,13 @@ def checked_app(settings: Settings) -> FastAPI:
     try:
         provider = LocalKeyFile(settings.resolved_key_file)
         db = Database(settings.resolved_database_url)
-        return create_app(settings, database=db, key_provider=provider)
+        app = create_app(settings, database=db, key_provider=provider)
+        if db.dialect == "postgresql":
+            with db.engine.connect() as connection:
+                problem = serving_role_problem(connection)
+            if problem is not None:
+                raise StartupError(f"{problem}; serve as a login role inside casevault_app (see `init --help`)")
+        return app
     except (KeyFileError, SchemaOutOfDate, StartupError) as exc:
         if db is not None:
             db.dispose()
@@ -311,10 +337,26 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def init(data_dir: DataDirOption = None, database_url: DatabaseUrlOption = None) -> None:
-    """Create the data directory, the local key file and the database schema (safe to run again)."""
+def init(
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    serving_role: Annotated[
+        str | None,
+        typer.Option(
+            "--serving-role",
+            help="PostgreSQL: also create this login role inside casevault_app (unless it exists) and print the "
+            "URL to serve with. `serve` refuses a superuser, BYPASSRLS or schema-owning role: row-level security "
+            "would not bind it.",
+        ),
+    ] = None,
+) -> None:
+    """Create the data directory, the local key file and the database schema (safe to run again).
+
+    On PostgreSQL run it as the role that owns the schema; the server then connects as a login role inside
+    casevault_app (`--serving-role`).
+    """
     settings = load_settings(data_dir, database_url)
-    _report_init(settings, _run_init(settings))
+    _report_init(settings, _run_init(settings, serving_role))
 
 
 def serve(
