@@ -127,15 +127,30 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 # The request's unit of work, for UnitOfWorkRoute (thread-pool calls run in a copy of the request's context).
 _UNIT_OF_WORK: ContextVar[Session | None] = ContextVar("casevault.unit_of_work", default=None)
-# The request's actor while its authentication waits for the endpoint's worker thread (UnitOfWorkRoute only).
-_DEFERRED_ACTOR: ContextVar[DeferredActor | None] = ContextVar("casevault.deferred_actor", default=None)
+
+
+class _ActorSlot:
+    """Where a UnitOfWorkRoute request keeps its DeferredActor.
+
+    One object per request, put in the context by the route handler, so the dependencies and the endpoint's thread
+    see the same one even through copies of the context.
+    """
+
+    __slots__ = ("deferred",)
+
+    def __init__(self) -> None:
+        self.deferred: DeferredActor | None = None
+
+
+_ACTOR_SLOT: ContextVar[_ActorSlot | None] = ContextVar("casevault.actor_slot", default=None)
 
 
 def _run_and_commit(endpoint: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    deferred = _DEFERRED_ACTOR.get()
+    slot = _ACTOR_SLOT.get()
+    deferred = slot.deferred if slot is not None else None
     if deferred is not None:
-        actor = deferred.resolve()
-        kwargs = {name: actor if value is deferred else value for name, value in kwargs.items()}
+        deferred.resolve()  # also when only route-level require() checks took it
+    kwargs = {name: value.resolve() if isinstance(value, DeferredActor) else value for name, value in kwargs.items()}
     result = endpoint(*args, **kwargs)
     session = _UNIT_OF_WORK.get()
     if session is not None and session.in_transaction():
@@ -173,11 +188,12 @@ class UnitOfWorkRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
-            _DEFERRED_ACTOR.set(None)  # a context reused across requests must not carry the last one's actor
+            slot = _ActorSlot()  # a fresh one: a context reused across requests must not carry the last actor
+            _ACTOR_SLOT.set(slot)
             try:
                 return await handler(request)
             except RequestValidationError:
-                deferred = _DEFERRED_ACTOR.get()
+                deferred = slot.deferred
                 if deferred is not None and not deferred.resolved:
                     # Authentication and permission failures answer (and are audited) before invalid input.
                     await run_in_threadpool(deferred.resolve)
@@ -208,6 +224,8 @@ def _yields_actor(call: Callable[..., Any] | None) -> bool:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+# Cached: every request of a client parses the same address (ipaddress costs ~0.4 % of a create+read's CPU).
+@functools.lru_cache(maxsize=4096)
 def ip_prefix(host: str | None) -> str | None:
     """The client's network (/24 for IPv4, /48 for IPv6): enough to bind sessions and report, not to track."""
     if not host:
@@ -386,10 +404,10 @@ class DeferredActor:
 
 async def current_actor(request: Request, session: SessionDep) -> Actor | DeferredActor:
     """The request's actor (see `authenticate_request`); deferred to the endpoint's thread on UnitOfWorkRoutes."""
-    if getattr(request.scope.get("route"), "defers_actor", False):
-        deferred = DeferredActor(request, session)
-        _DEFERRED_ACTOR.set(deferred)
-        return deferred
+    slot = _ACTOR_SLOT.get()
+    if slot is not None and getattr(request.scope.get("route"), "defers_actor", False):
+        slot.deferred = DeferredActor(request, session)
+        return slot.deferred
     return await run_in_threadpool(authenticate_request, request, session)
 
 
