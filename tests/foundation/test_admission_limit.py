@@ -39,12 +39,18 @@ async def _call(app: Any) -> tuple[int, dict[bytes, bytes], bytes]:
     return start["status"], dict(start["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
 
 
+async def _one_slot_taken(queue_timeout: float) -> tuple[_HeldApp, Any, asyncio.Task[Any]]:
+    """A limit of one request, and a first request holding the slot until `release` is set."""
+    inner = _HeldApp()
+    app = ConcurrencyLimitMiddleware(inner, limit=1, queue_timeout=queue_timeout)
+    first = asyncio.create_task(_call(app))
+    await inner.started.wait()
+    return inner, app, first
+
+
 def test_full_house_queues_then_sheds_with_503() -> None:
     async def scenario() -> None:
-        inner = _HeldApp()
-        app = ConcurrencyLimitMiddleware(inner, limit=1, queue_timeout=0.05)
-        first = asyncio.create_task(_call(app))
-        await inner.started.wait()
+        inner, app, first = await _one_slot_taken(queue_timeout=0.05)
         status, headers, body = await _call(app)  # the one slot is taken: waits out the queue timeout
         assert status == 503
         assert headers[b"retry-after"] == b"1"
@@ -59,10 +65,7 @@ def test_full_house_queues_then_sheds_with_503() -> None:
 
 def test_queued_request_is_admitted_when_a_slot_frees() -> None:
     async def scenario() -> None:
-        inner = _HeldApp()
-        app = ConcurrencyLimitMiddleware(inner, limit=1, queue_timeout=30)
-        first = asyncio.create_task(_call(app))
-        await inner.started.wait()
+        inner, app, first = await _one_slot_taken(queue_timeout=30)
         second = asyncio.create_task(_call(app))
         for _ in range(10):
             await asyncio.sleep(0)
