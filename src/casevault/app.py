@@ -76,7 +76,9 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (identity_api, cases_api, audit_api, incident_api, access_api, detection_api):
+    # Routers are matched in this order, route by route: the case routes (most of the traffic) come first. Their
+    # paths share no prefix with the others', so the order changes nothing but the cost of matching.
+    for module in (cases_api, identity_api, audit_api, incident_api, access_api, detection_api):
         app.include_router(module.router, prefix=API_PREFIX)
     web_console.install(app)
 

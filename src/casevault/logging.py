@@ -42,8 +42,30 @@ class PiiSafeFilter(logging.Filter):
         return True
 
 
-class _JsonFormatter(logging.Formatter):
+class _FormattedOnce(logging.Formatter):
+    """Formats a record once for all handlers that share this formatter.
+
+    With a log file each record is formatted three times otherwise (stderr, the rotating handler's size check, the
+    file): logging the access line of every request took ~3 % of the server's CPU, half of it formatting.
+    """
+
     def format(self, record: logging.LogRecord) -> str:
+        cached = record.__dict__.get(_FORMATTED)
+        if cached is not None and cached[0] is self:
+            return str(cached[1])
+        text = self.format_record(record)
+        record.__dict__[_FORMATTED] = (self, text)
+        return text
+
+    def format_record(self, record: logging.LogRecord) -> str:
+        raise NotImplementedError
+
+
+_FORMATTED = "_casevault_formatted"
+
+
+class _JsonFormatter(_FormattedOnce):
+    def format_record(self, record: logging.LogRecord) -> str:
         line: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
@@ -56,12 +78,12 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=True)
 
 
-class _PlainFormatter(logging.Formatter):
+class _PlainFormatter(_FormattedOnce):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record).rstrip()
+    def format_record(self, record: logging.LogRecord) -> str:
+        text = super(_FormattedOnce, self).format(record).rstrip()
         exc_type = getattr(record, "exc_type_name", None)
         return f"{text} exception={exc_type}" if exc_type else text
 

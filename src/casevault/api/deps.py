@@ -6,12 +6,14 @@ import functools
 import hmac
 import inspect
 import ipaddress
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -37,6 +39,7 @@ __all__ = [
     "CSRF_HEADER",
     "ActorDep",
     "CsrfRejected",
+    "DeferredActor",
     "Runtime",
     "SecondFactorRequired",
     "SessionDep",
@@ -44,6 +47,7 @@ __all__ = [
     "SignedInDep",
     "StepUpDep",
     "UnitOfWorkRoute",
+    "authenticate_request",
     "client_binding",
     "current_actor",
     "get_runtime",
@@ -59,6 +63,8 @@ __all__ = [
 ]
 
 PERMISSION_MARK = "__casevault_permission__"
+# On require() checks: they accept a DeferredActor (UnitOfWorkRoute decides from it whether to defer).
+_DEFERS_MARK = "__casevault_defers_actor__"
 CSRF_HEADER = "x-csrf-token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -123,30 +129,94 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 _UNIT_OF_WORK: ContextVar[Session | None] = ContextVar("casevault.unit_of_work", default=None)
 
 
+class _ActorSlot:
+    """Where a UnitOfWorkRoute request keeps its DeferredActor.
+
+    One object per request, put in the context by the route handler, so the dependencies and the endpoint's thread
+    see the same one even through copies of the context.
+    """
+
+    __slots__ = ("deferred",)
+
+    def __init__(self) -> None:
+        self.deferred: DeferredActor | None = None
+
+
+_ACTOR_SLOT: ContextVar[_ActorSlot | None] = ContextVar("casevault.actor_slot", default=None)
+
+
+def _run_and_commit(endpoint: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    slot = _ACTOR_SLOT.get()
+    deferred = slot.deferred if slot is not None else None
+    if deferred is not None:
+        deferred.resolve()  # also when only route-level require() checks took it
+    kwargs = {name: value.resolve() if isinstance(value, DeferredActor) else value for name, value in kwargs.items()}
+    result = endpoint(*args, **kwargs)
+    session = _UNIT_OF_WORK.get()
+    if session is not None and session.in_transaction():
+        session.commit()
+    return result
+
+
 def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(endpoint)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        result = endpoint(*args, **kwargs)
-        session = _UNIT_OF_WORK.get()
-        if session is not None and session.in_transaction():
-            session.commit()
-        return result
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        # async for FastAPI, so it validates the response on the event loop (a sync endpoint's response is
+        # validated in a second thread-pool call).
+        return await run_in_threadpool(_run_and_commit, endpoint, args, kwargs)
 
     return run
 
 
 class UnitOfWorkRoute(APIRoute):
-    """API routes whose sync endpoint commits the request's unit of work on its own worker thread when it returns.
+    """API routes that run their sync work on one worker thread: authentication, endpoint and commit.
 
-    Same commit point as `get_session`'s (after the endpoint, before the response), one thread-pool hop fewer
-    per request. A raising endpoint commits nothing here: `get_session` rolls back (or commits an audited
-    denial) as before. Module-level route functions stay unwrapped, so calling one directly never commits.
+    Same commit point as `get_session`'s (after the endpoint, before the response) and the same order of checks
+    (authentication, then permissions, then input validation), one thread-pool call per request instead of three.
+    The actor is authenticated on that thread when every dependency taking it is a `require()` check (see
+    `DeferredActor`); a route with other actor consumers (step-up) authenticates in its own call as before. A
+    raising endpoint commits nothing here: `get_session` rolls back (or commits an audited denial) as before.
+    Module-level route functions stay unwrapped, so calling one directly never commits.
     """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if not inspect.iscoroutinefunction(endpoint):
-            endpoint = _committing(endpoint)
-        super().__init__(path, endpoint, **kwargs)
+        wrapped = not inspect.iscoroutinefunction(endpoint)
+        super().__init__(path, _committing(endpoint) if wrapped else endpoint, **kwargs)
+        self.defers_actor = wrapped and _only_checks_take_the_actor(self.dependant)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            slot = _ActorSlot()  # a fresh one: a context reused across requests must not carry the last actor
+            _ACTOR_SLOT.set(slot)
+            try:
+                return await handler(request)
+            except RequestValidationError:
+                deferred = slot.deferred
+                if deferred is not None and not deferred.resolved:
+                    # Authentication and permission failures answer (and are audited) before invalid input.
+                    await run_in_threadpool(deferred.resolve)
+                raise
+
+        return handle
+
+
+def _only_checks_take_the_actor(dependant: Dependant) -> bool:
+    """Whether the endpoint and `require()` checks are the only dependencies that take `current_actor`."""
+    return all(_consumers_defer(sub) for sub in dependant.dependencies)
+
+
+def _consumers_defer(dependant: Dependant) -> bool:
+    # A DeferredActor comes out of current_actor and out of every require() check: only checks may take one.
+    takes_actor = any(_yields_actor(sub.call) for sub in dependant.dependencies)
+    if takes_actor and not getattr(dependant.call, _DEFERS_MARK, False):
+        return False
+    return all(_consumers_defer(sub) for sub in dependant.dependencies)
+
+
+def _yields_actor(call: Callable[..., Any] | None) -> bool:
+    return call is current_actor or bool(getattr(call, _DEFERS_MARK, False))
 
 
 # "function" scope: commit before the response is sent, so a client that gets 200 can read its own write at once
@@ -154,6 +224,8 @@ class UnitOfWorkRoute(APIRoute):
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+# Cached: every request of a client parses the same address (ipaddress costs ~0.4 % of a create+read's CPU).
+@functools.lru_cache(maxsize=4096)
 def ip_prefix(host: str | None) -> str | None:
     """The client's network (/24 for IPv4, /48 for IPv6): enough to bind sessions and report, not to track."""
     if not host:
@@ -282,7 +354,7 @@ def _cookie_session(request: Request, session: Session) -> SignedIn:
     return signed_in
 
 
-def current_actor(request: Request, session: SessionDep) -> Actor:
+def authenticate_request(request: Request, session: Session) -> Actor:
     """Authenticate by bearer token (when an Authorization header is sent) or else by an MFA-complete session."""
     header = request.headers.get("authorization", "")
     if header:
@@ -297,30 +369,82 @@ def current_actor(request: Request, session: SessionDep) -> Actor:
     return actor
 
 
+class DeferredActor:
+    """A UnitOfWorkRoute request's actor, authenticated and checked on the endpoint's worker thread.
+
+    `current_actor` returns one instead of an Actor (no I/O on the event loop, no thread-pool call of its own),
+    `require()` checks add their permission to it, and the endpoint's thread resolves it first thing: the same
+    statements, audit rows and errors in the same order as when they ran as separate dependencies.
+    """
+
+    def __init__(self, request: Request, session: Session) -> None:
+        self._request = request
+        self._session = session
+        self._permissions: list[Permission] = []
+        self._actor: Actor | None = None
+
+    @property
+    def resolved(self) -> bool:
+        return self._actor is not None
+
+    def require(self, permission: Permission) -> None:
+        self._permissions.append(permission)
+
+    def resolve(self) -> Actor:
+        if self._actor is None:
+            actor = authenticate_request(self._request, self._session)
+            for permission in self._permissions:
+                _check_permission(self._request, self._session, actor, permission)
+            self._actor = actor
+        return self._actor
+
+    def __repr__(self) -> str:
+        return f"DeferredActor(resolved={self.resolved})"
+
+
+async def current_actor(request: Request, session: SessionDep) -> Actor | DeferredActor:
+    """The request's actor (see `authenticate_request`); deferred to the endpoint's thread on UnitOfWorkRoutes."""
+    slot = _ACTOR_SLOT.get()
+    if slot is not None and getattr(request.scope.get("route"), "defers_actor", False):
+        slot.deferred = DeferredActor(request, session)
+        return slot.deferred
+    return await run_in_threadpool(authenticate_request, request, session)
+
+
 ActorDep = Annotated[Actor, Depends(current_actor)]
+_MaybeDeferredActor = Annotated[Actor | DeferredActor, Depends(current_actor)]
+
+
+def _check_permission(request: Request, session: Session, actor: Actor, permission: Permission) -> None:
+    """The actor's role must hold `permission` (and a token must carry it as a scope); a denial is audited."""
+    allowed = role_allows(actor.role, permission) and (
+        actor.method != AuthMethod.TOKEN or permission in actor.scopes or "*" in actor.scopes
+    )
+    if not allowed:
+        record(
+            session,
+            actor=actor,
+            action=AuditAction.ACCESS_DENIED,
+            outcome=Outcome.DENIED,
+            reason=f"role or token lacks {permission}",
+            detail={"route": str(getattr(request.scope.get("route"), "path", ""))},
+        )
+        raise PermissionDenied()
 
 
 def require(permission: Permission) -> Any:
     """Route dependency: the actor's role must hold `permission` (and a token must carry it as a scope)."""
 
     # async: the check does no I/O (a denial's audit row is only staged), so it runs on the event loop instead of
-    # costing every request a thread-pool round trip.
-    async def check(request: Request, session: SessionDep, actor: ActorDep) -> Actor:
-        allowed = role_allows(actor.role, permission) and (
-            actor.method != AuthMethod.TOKEN or permission in actor.scopes or "*" in actor.scopes
-        )
-        if not allowed:
-            record(
-                session,
-                actor=actor,
-                action=AuditAction.ACCESS_DENIED,
-                outcome=Outcome.DENIED,
-                reason=f"role or token lacks {permission}",
-                detail={"route": str(getattr(request.scope.get("route"), "path", ""))},
-            )
-            raise PermissionDenied()
+    # costing every request a thread-pool round trip; with a deferred actor it runs on the endpoint's thread.
+    async def check(request: Request, session: SessionDep, actor: _MaybeDeferredActor) -> Actor | DeferredActor:
+        if isinstance(actor, DeferredActor):
+            actor.require(permission)
+        else:
+            _check_permission(request, session, actor, permission)
         return actor
 
+    setattr(check, _DEFERS_MARK, True)
     setattr(check, PERMISSION_MARK, str(permission))
     return Depends(check)
 

@@ -125,7 +125,7 @@ async def _reject_too_large(send: Send, request_id: str) -> None:
 class ConcurrencyLimitMiddleware:
     """Admits at most `limit` requests at once; the rest wait in line, then get 503 after `queue_timeout` s.
 
-    Sync routes run in a 40-thread pool and the unit of work commits in a second pool call. Without a limit,
+    Sync routes run in a 40-thread pool (API routes commit in the same pool call). Without a limit,
     a burst of writers can take every thread while the lock holders wait for one to commit in: a stall until
     the database pool times out. Keeping `limit` below both the thread pool and the database pool rules it out.
     """
@@ -139,11 +139,15 @@ class ConcurrencyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        try:
-            await asyncio.wait_for(self._slots.acquire(), timeout=self.queue_timeout)
-        except TimeoutError:
-            await _reject_busy(send)
-            return
+        if self._slots.locked():
+            try:
+                await asyncio.wait_for(self._slots.acquire(), timeout=self.queue_timeout)
+            except TimeoutError:
+                await _reject_busy(send)
+                return
+        else:
+            # A free slot: no timeout task and timer to create and cancel (~0.7 % of the server's CPU in wait_for).
+            await self._slots.acquire()
         try:
             await self.app(scope, receive, send)
         finally:
