@@ -19,6 +19,7 @@ from sqlalchemy.exc import DataError, ProgrammingError
 
 from casevault.access import Actor, AuthMethod, Role
 from casevault.access.rls import APP_ROLE, bind_actor, bound_staff_id
+from casevault.access.serving_role import serving_role_problem
 from casevault.cases.models import Case
 from casevault.db import Database
 from casevault.db.base import utcnow
@@ -305,3 +306,41 @@ def test_migration_downgrades_and_upgrades_cleanly(pg_database: str) -> None:
         assert protected_tables() == set(PROTECTED)
     finally:
         database.dispose()
+
+
+def test_the_request_functions_see_past_the_policies_under_a_non_superuser_owner(owner_database: Database) -> None:
+    # SECURITY DEFINER runs them as this owner, whom FORCE ROW LEVEL SECURITY binds: they must switch to the system.
+    _enable_system_on_connect(owner_database)
+    world = seed(owner_database)
+    with owner_database.engine.connect() as connection:
+        number = connection.execute(
+            text("SELECT number FROM cases WHERE id = :id"), {"id": world.cases["bob-tech"]}
+        ).scalar_one()
+    superuser = _superuser_on(owner_database)
+    with superuser.engine.connect() as connection:
+        _as_app(connection, world.staff["alice"])
+        facts = connection.execute(text("SELECT id FROM casevault_case_facts(:n)"), {"n": number}).scalar_one()
+        assert facts == world.cases["bob-tech"]
+        has_none = text("SELECT casevault_customer_has_no_case(:id)")
+        assert connection.execute(has_none, {"id": world.customers["bob-tech"]}).scalar_one() is False
+        assert connection.execute(text("SELECT current_setting('casevault.system', true)")).scalar_one() in ("", None)
+    superuser.dispose()
+
+
+def _superuser_on(database: Database) -> Database:
+    return Database(database.engine.url.set(username="postgres").render_as_string(hide_password=False))
+
+
+def test_serving_as_the_schema_owner_is_refused_and_as_the_app_role_accepted(owner_database: Database) -> None:
+    with owner_database.engine.connect() as connection:
+        problem = serving_role_problem(connection)
+    assert problem is not None
+    assert "owns the schema" in problem
+    superuser = _superuser_on(owner_database)
+    with superuser.engine.connect() as connection:
+        problem = serving_role_problem(connection)
+        assert problem is not None
+        assert "bypasses row-level security" in problem
+        connection.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
+        assert serving_role_problem(connection) is None
+    superuser.dispose()
