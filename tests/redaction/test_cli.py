@@ -174,3 +174,18 @@ def test_resume_after_kill_9_loses_and_duplicates_nothing(tmp_path: Path) -> Non
     assert list(out.glob("*/*.tmp")) == []
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["records"], summary["written"], summary["committed_shards"]) == (count, count, total_shards)
+
+
+def test_a_small_file_is_cut_into_shards_for_every_worker(tmp_path: Path) -> None:
+    source = tmp_path / "small.jsonl"
+    record = json.dumps({"body": BODY + " " + "x" * 900}) + "\n"
+    source.write_text(record * 4_500)  # ~4.5 MB: one 64 MiB shard would leave the second worker idle
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["redact", str(source), "--out", str(out), "-f", "body", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    shards = json.loads((out / "manifest.json").read_text())["shards"]
+    # 4.5 MB for 2 workers x 4 shards is under the 1 MiB floor: shards of ~1 MiB, the last one shorter.
+    assert len(shards) == 5
+    assert all(shard["end"] - shard["start"] >= 1 << 20 for shard in shards[:-1])
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["records"], summary["written"], summary["committed_shards"]) == (4_500, 4_500, 5)

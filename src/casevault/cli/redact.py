@@ -131,8 +131,14 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--restart", help="Discard committed shards in --out and start over.")
         ] = False,
         shard_size: Annotated[
-            int, typer.Option("--shard-size", min=1, help="Target shard size in bytes (text formats).")
-        ] = 64 << 20,
+            int | None,
+            typer.Option(
+                "--shard-size",
+                min=1,
+                help="Target shard size in bytes (text formats). Default: 64 MiB, smaller for small files so every "
+                "worker gets about four shards (at least 1 MiB).",
+            ),
+        ] = None,
         engine: Annotated[
             str, typer.Option("--engine", help="local (worker processes) or spark (PySpark, optional extra).")
         ] = "local",

@@ -33,7 +33,7 @@ from casevault.redaction.errors import RedactionFailed
 from casevault.redaction.operators import Mask, Operator, ReplaceWithType, Tokenize
 from casevault.redaction.spans import RedactionResult
 
-__all__ = ["BulkError", "BulkOptions", "Shard", "load_summary", "plan_shards", "run_bulk"]
+__all__ = ["BulkError", "BulkOptions", "Shard", "auto_shard_bytes", "load_summary", "plan_shards", "run_bulk"]
 
 FORMATS = ("jsonl", "csv", "parquet")
 WITHHELD = "[REDACTION_FAILED]"
@@ -57,7 +57,7 @@ class BulkOptions:
     operator: str = "type"
     key: bytes | None = field(default=None, repr=False)
     report_only: bool = False
-    shard_bytes: int = 64 << 20
+    shard_bytes: int | None = None  # None: `auto_shard_bytes`, so small files still give every worker shards
 
     def identity(self) -> dict[str, Any]:
         """What must not change between a run and its resume."""
@@ -114,6 +114,17 @@ def _scan_records(
         yield pending_line, pending_offset, pending
 
 
+_MAX_AUTO_SHARD = 64 << 20
+_MIN_AUTO_SHARD = 1 << 20
+_SHARDS_PER_WORKER = 4
+
+
+def auto_shard_bytes(size: int, workers: int) -> int:
+    """Shard size for a text file of `size` bytes: 64 MiB, less for small files so each worker gets ~4 shards
+    (one shard would keep all but one worker idle), never under 1 MiB (per-shard overhead)."""
+    return max(_MIN_AUTO_SHARD, min(_MAX_AUTO_SHARD, -(-size // (_SHARDS_PER_WORKER * max(1, workers)))))
+
+
 def plan_shards(options: BulkOptions) -> tuple[list[Shard], list[str]]:
     """Cut the input into shards on record boundaries; for CSV also return the header."""
     if options.format == "parquet":
@@ -124,6 +135,7 @@ def plan_shards(options: BulkOptions) -> tuple[list[Shard], list[str]]:
     shards: list[Shard] = []
     header: list[str] = []
     size = options.input.stat().st_size
+    shard_bytes = options.shard_bytes or auto_shard_bytes(size, options.workers)
     with options.input.open("rb") as handle:
         start, line = 0, 1
         if options.format == "csv":
@@ -134,7 +146,7 @@ def plan_shards(options: BulkOptions) -> tuple[list[Shard], list[str]]:
             start, line = len(first[2]), first[2].count(b"\n") + 2
         shard_start, shard_line = start, line
         for record_line, offset, _raw in _scan_records(handle, start, size, line, options.format == "csv"):
-            if offset - shard_start >= options.shard_bytes:
+            if offset - shard_start >= shard_bytes:
                 shards.append(Shard(len(shards), shard_start, offset, shard_line))
                 shard_start, shard_line = offset, record_line
         if shard_start < size or not shards:
