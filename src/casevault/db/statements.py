@@ -21,9 +21,8 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, inspect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -158,13 +157,29 @@ def loaded(session: Session, model: type[_Entity], keys: Sequence[str], values: 
     Never a second copy of a row the session holds, so nothing is flushed twice or from stale values.
     """
     row = dict(zip(keys, values, strict=True))
-    key = identity_key(model, tuple(row[str(column.key)] for column in inspect(model).primary_key))
-    found = session.identity_map.get(key)
+    mapper, primary_key = _identity_of(model)
+    found = session.identity_map.get(mapper.identity_key_from_primary_key(tuple(row[name] for name in primary_key)))
     if found is not None:
         for name in instance_state(found).expired_attributes & row.keys():
             set_committed_value(found, name, row[name])
-        return found
-    instance = model(**row)
+        return cast(_Entity, found)
+    # As the ORM's loader builds a loaded object: no constructor, the row's values straight into its dict.
+    instance = cast(_Entity, mapper.class_manager.new_instance())
+    instance.__dict__.update(row)
     make_transient_to_detached(instance)  # every column is set: none is left expired
     session.add(instance)
     return instance
+
+
+_IDENTITIES: dict[type[Base], tuple[Mapper[Any], tuple[str, ...]]] = {}
+
+
+def _identity_of(model: type[Base]) -> tuple[Mapper[Any], tuple[str, ...]]:
+    found = _IDENTITIES.get(model)
+    if found is None:
+        mapper = inspect(model)
+        found = _IDENTITIES[model] = (
+            mapper,
+            tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key),
+        )
+    return found
