@@ -30,6 +30,7 @@ from casevault.cases.models import Case, Contact, Customer, Note, Organization, 
 from casevault.crypto.keyring import Keyring
 from casevault.crypto.models import DataKey
 from casevault.db.base import utcnow
+from casevault.db.statements import FixedStatement, loaded
 from casevault.errors import NotFound
 from casevault.identity.models import Staff
 
@@ -80,9 +81,11 @@ def _by_reference(
 
 # A case read loads what its view is labelled with (customer, queue name, assignee's name) in the same query, so
 # the response needs no second one (services.case_labels takes them from here). Outer joins: the case is found
-# exactly when the plain lookup finds it.
-_CASE_WITH_LABELS = (
-    select(Case, Customer, Queue.name, Staff.username)
+# exactly when the plain lookup finds it. A fixed statement; `loaded` makes the rows the session's objects.
+_CASE_KEYS = tuple(column.key for column in Case.__table__.columns)
+_CUSTOMER_KEYS = tuple(column.key for column in Customer.__table__.columns)
+_CASE_WITH_LABELS = FixedStatement(
+    select(*Case.__table__.columns, *Customer.__table__.columns, Queue.name, Staff.username)
     .outerjoin(Customer, Customer.id == Case.customer_id)
     .outerjoin(Queue, Queue.id == Case.queue_id)
     .outerjoin(Staff, Staff.id == Case.assignee_id)
@@ -106,13 +109,18 @@ class LoadedLabels:
 def _case_with_labels(session: Session, number: str) -> Case | None:
     if not CASE_NUMBER.fullmatch(number):
         return None
-    row = session.execute(_CASE_WITH_LABELS, {"reference": number}).first()
+    row = _CASE_WITH_LABELS.first(session, {"reference": number})
     if row is None:
         return None
-    case, customer, queue_name, username = row
-    loaded: dict[uuid.UUID, LoadedLabels] = session.info.setdefault(_LOADED_LABELS, {})
-    loaded[case.id] = LoadedLabels(case.customer_id, case.queue_id, case.assignee_id, customer, queue_name, username)
-    return case if isinstance(case, Case) else None
+    customer_start = len(_CASE_KEYS)
+    labels_start = customer_start + len(_CUSTOMER_KEYS)
+    case = loaded(session, Case, _CASE_KEYS, row[:customer_start])
+    customer_row = row[customer_start:labels_start]
+    customer = None if customer_row[0] is None else loaded(session, Customer, _CUSTOMER_KEYS, customer_row)
+    queue_name, username = row[labels_start:]
+    labels: dict[uuid.UUID, LoadedLabels] = session.info.setdefault(_LOADED_LABELS, {})
+    labels[case.id] = LoadedLabels(case.customer_id, case.queue_id, case.assignee_id, customer, queue_name, username)
+    return case
 
 
 def loaded_labels(session: Session, case: Case) -> LoadedLabels | None:
@@ -189,19 +197,21 @@ def _staff_scope(
     return clause
 
 
-_CUSTOMER_WITH_SCOPE: dict[Role | None, Select[Customer, bool, bool]] = {}
+_CUSTOMER_WITH_SCOPE: dict[Role | None, FixedStatement] = {}
 
 
-def _customer_with_scope(role: Role | None) -> Select[Customer, bool, bool]:
-    """(customer by reference, one of its cases is readable, it has a case): one ORM statement per role, so a write
-    finds its customer and its reach in one round trip."""
+def _customer_with_scope(role: Role | None) -> FixedStatement:
+    """(customer's columns by reference, one of its cases is readable, it has a case): one fixed statement per
+    role, so a write finds its customer and its reach in one round trip."""
     statement = _CUSTOMER_WITH_SCOPE.get(role)
     if statement is None:
         of_customer = Case.customer_id == Customer.id
         scope = _staff_scope(role, bindparam("staff_id"), bindparam("now"))
-        statement = _CUSTOMER_WITH_SCOPE[role] = select(
-            Customer, exists().where(of_customer, scope), exists().where(of_customer)
-        ).where(Customer.reference == bindparam("reference"))
+        statement = _CUSTOMER_WITH_SCOPE[role] = FixedStatement(
+            select(*Customer.__table__.columns, exists().where(of_customer, scope), exists().where(of_customer)).where(
+                Customer.reference == bindparam("reference")
+            )
+        )
     return statement
 
 
@@ -337,9 +347,12 @@ def customer_for_update(
         customer = None
     else:
         params = {"reference": reference, "staff_id": actor.staff_id, "now": utcnow()}
-        row = session.execute(_customer_with_scope(actor.role), params).first()
-        customer = None if row is None else row[0]
-        reach = None if row is None else (bool(row[1]), bool(row[2]))
+        row = _customer_with_scope(actor.role).first(session, params)
+        if row is None:
+            customer = None
+        else:
+            customer = loaded(session, Customer, _CUSTOMER_KEYS, row[: len(_CUSTOMER_KEYS)])
+            reach = (bool(row[-2]), bool(row[-1]))
     decision: Decision
     if customer is None:
         decision = Denied(reason="no such customer")

@@ -47,7 +47,7 @@ from casevault.cases.search import match_cases, new_search_document, query_terms
 from casevault.cases.text import KnownValue, ProtectedText, known_values, protect_text, seal_tokens
 from casevault.crypto.keyring import Keyring, KeyShredded, OwnerKey, aad_for
 from casevault.db.base import utcnow
-from casevault.db.statements import FixedStatement, run_together
+from casevault.db.statements import FixedStatement, loaded, run_together
 from casevault.errors import Conflict, InvalidInput, NotFound
 from casevault.identity.models import Staff, StaffStatus
 
@@ -276,15 +276,16 @@ def open_customer(session: Session, keyring: Keyring, person: Customer | Contact
 
 def _open_person(owner_key: OwnerKey, person: Customer | Contact) -> OpenedPerson:
     table = "customers" if isinstance(person, Customer) else "contacts"
-    phone = (
-        owner_key.open(person.phone_sealed, aad_for(table, "phone_sealed", person.id))
-        if person.phone_sealed is not None
-        else None
-    )
+    return _open_sealed(owner_key, table, person.id, person.name_sealed, person.email_sealed, person.phone_sealed)
+
+
+def _open_sealed(
+    owner_key: OwnerKey, table: str, row_id: uuid.UUID, name: bytes, email: bytes, phone: bytes | None
+) -> OpenedPerson:
     return OpenedPerson(
-        name=owner_key.open(person.name_sealed, aad_for(table, "name_sealed", person.id)),
-        email=owner_key.open(person.email_sealed, aad_for(table, "email_sealed", person.id)),
-        phone=phone,
+        name=owner_key.open(name, aad_for(table, "name_sealed", row_id)),
+        email=owner_key.open(email, aad_for(table, "email_sealed", row_id)),
+        phone=owner_key.open(phone, aad_for(table, "phone_sealed", row_id)) if phone is not None else None,
     )
 
 
@@ -330,8 +331,10 @@ def add_queue_member(
 _PINNED = "casevault.cases.pinned"
 
 
-_QUEUE_WITH_MEMBERSHIP = (
-    select(Queue, QueueMembership)
+_QUEUE_KEYS = tuple(column.key for column in Queue.__table__.columns)
+_MEMBERSHIP_KEYS = tuple(column.key for column in QueueMembership.__table__.columns)
+_QUEUE_WITH_MEMBERSHIP = FixedStatement(
+    select(*Queue.__table__.columns, *QueueMembership.__table__.columns)
     .outerjoin(
         QueueMembership,
         and_(QueueMembership.queue_id == Queue.id, QueueMembership.staff_id == bindparam("member")),
@@ -349,11 +352,13 @@ def find_queue(session: Session, name: str, *, member: uuid.UUID | None = None) 
     if member is None:
         queue = session.scalars(select(Queue).where(Queue.name == name)).first()
     else:
-        row = session.execute(_QUEUE_WITH_MEMBERSHIP, {"name": name, "member": member}).first()
-        queue = row[0] if row is not None else None
-        if row is not None and row[1] is not None:
+        row = _QUEUE_WITH_MEMBERSHIP.first(session, {"name": name, "member": member})
+        queue = None if row is None else loaded(session, Queue, _QUEUE_KEYS, row[: len(_QUEUE_KEYS)])
+        membership_row = None if row is None else row[len(_QUEUE_KEYS) :]
+        if membership_row is not None and membership_row[0] is not None:
+            membership = loaded(session, QueueMembership, _MEMBERSHIP_KEYS, membership_row)
             # The identity map holds rows weakly: keep the membership alive for the checks that look it up.
-            session.info.setdefault(_PINNED, []).append(row[1])
+            session.info.setdefault(_PINNED, []).append(membership)
     if queue is None:
         raise NotFound()
     return queue
@@ -905,26 +910,32 @@ def _forget_known(session: Session, customer_id: uuid.UUID) -> None:
     session.info.get(_KNOWN_CACHE, {}).pop(customer_id, None)
 
 
-_CONTACTS_OF = select(Contact).where(Contact.customer_id == bindparam("customer_id"))
+_CONTACTS_OF = FixedStatement(
+    select(Contact.id, Contact.name_sealed, Contact.email_sealed, Contact.phone_sealed).where(
+        Contact.customer_id == bindparam("customer_id")
+    )
+)
 
 
 def _known_for(session: Session, owner_key: OwnerKey, customer_id: uuid.UUID) -> list[KnownValue]:
     """What the platform holds about the customer and its contacts, to redact wherever it appears in text.
 
     Kept for the unit of work (decrypting and compiling them per text dominated bulk seeding); adding a
-    contact forgets the customer's entry.
+    contact forgets the customer's entry. The contacts' sealed fields come by a fixed statement (after the
+    autoflush, the values their objects in the session hold), not as ORM entities.
     """
     cache: dict[uuid.UUID, list[KnownValue]] = session.info.setdefault(_KNOWN_CACHE, {})
     if customer_id in cache:
         return cache[customer_id]
-    people: list[Customer | Contact] = [*session.scalars(_CONTACTS_OF, {"customer_id": customer_id})]
+    contacts = _CONTACTS_OF.rows(session, {"customer_id": customer_id})
+    opened: list[OpenedPerson] = []
     customer = session.get(Customer, customer_id)
     if customer is not None:
-        people.insert(0, customer)
+        opened.append(_open_person(owner_key, customer))
+    opened.extend(_open_sealed(owner_key, "contacts", *contact) for contact in contacts)
     known: list[KnownValue] = []
-    for person in people:
-        opened = _open_person(owner_key, person)
-        known.extend(known_values(opened.name, opened.email, opened.phone))
+    for person in opened:
+        known.extend(known_values(person.name, person.email, person.phone))
     cache[customer_id] = known
     return known
 

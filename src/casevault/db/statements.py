@@ -9,22 +9,28 @@ SQLAlchemy's own bind and result processors applied, so callers get the values a
 
 Given a Session it flushes pending ORM changes first, as an ORM query would (autoflush); given the session's
 Connection it does not, like a Core statement. It never passes through ORM events, so it is not for the audit
-tables, whose ORM queries chain the staged events first (audit/trail.py).
+tables, whose ORM queries chain the staged events first (audit/trail.py). `loaded` turns a row of an entity's
+columns into the session's object for it, as an ORM query would.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ["FixedStatement", "run_together"]
+from casevault.db.base import Base
+
+__all__ = ["FixedStatement", "loaded", "run_together"]
+
+_Entity = TypeVar("_Entity", bound=Base)
 
 _Processor = Callable[[Any], Any] | None
 
@@ -141,3 +147,39 @@ def run_together(connection: Connection, steps: Sequence[tuple[FixedStatement, M
         for statement, params in steps:
             compiled = statement._for(connection.dialect)
             cursor.execute(compiled.sql, compiled.values(params))
+
+
+def loaded(session: Session, model: type[_Entity], keys: Sequence[str], values: Sequence[Any]) -> _Entity:
+    """The session's object for a row of `model` (`keys`: all its column attributes; `values`: the row), as an ORM
+    query gives it: the object the session already holds, its unloaded attributes filled from the row and its
+    changes kept; else a new persistent object with the row's values and no history.
+
+    Never a second copy of a row the session holds, so nothing is flushed twice or from stale values.
+    """
+    row = dict(zip(keys, values, strict=True))
+    mapper, primary_key = _identity_of(model)
+    found = session.identity_map.get(mapper.identity_key_from_primary_key(tuple(row[name] for name in primary_key)))
+    if found is not None:
+        for name in instance_state(found).expired_attributes & row.keys():
+            set_committed_value(found, name, row[name])
+        return cast(_Entity, found)
+    # As the ORM's loader builds a loaded object: no constructor, the row's values straight into its dict.
+    instance = cast(_Entity, mapper.class_manager.new_instance())
+    instance.__dict__.update(row)
+    make_transient_to_detached(instance)  # every column is set: none is left expired
+    session.add(instance)
+    return instance
+
+
+_IDENTITIES: dict[type[Base], tuple[Mapper[Any], tuple[str, ...]]] = {}
+
+
+def _identity_of(model: type[Base]) -> tuple[Mapper[Any], tuple[str, ...]]:
+    found = _IDENTITIES.get(model)
+    if found is None:
+        mapper = inspect(model)
+        found = _IDENTITIES[model] = (
+            mapper,
+            tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key),
+        )
+    return found
