@@ -269,8 +269,10 @@ class _CpuMeter:
         def delta(group: str) -> float:
             return sum(value - before[group].get(pid, 0.0) for pid, value in after[group].items())
 
+        busiest = max((value - before["server"].get(pid, 0.0) for pid, value in after["server"].items()), default=0.0)
         return {
             "server_cpu_s": delta("server"),
+            "busiest_server_process_cpu_s": busiest,
             "postgres_cpu_s": delta("backends"),
             "machine_cpu_s": after["machine"] - before["machine"],
             "wall_s": after["at"] - before["at"],
@@ -317,6 +319,8 @@ def _run_phase(
     others = spent["machine_cpu_s"] - spent["server_cpu_s"] - spent["postgres_cpu_s"] - generator
     result["cpu"] = {
         "server_cores": round(spent["server_cpu_s"] / spent["wall_s"], 2),
+        # One process holds one core at most (the GIL): near 1.0 here, that worker is the bottleneck.
+        "busiest_server_process_cores": round(spent["busiest_server_process_cpu_s"] / spent["wall_s"], 2),
         "server_ms_per_op": round(1000 * spent["server_cpu_s"] / ops, 2),
         "postgres_ms_per_op": round(1000 * spent["postgres_cpu_s"] / ops, 2),
         "generator_ms_per_op": round(1000 * generator / ops, 2),
