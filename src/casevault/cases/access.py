@@ -238,22 +238,23 @@ def case_facts_for_request(session: Session, actor: Actor, number: str, *, actio
 
     A missing case is a NotFound (audited with the requested action).
     """
-    facts: CaseFacts | None = None
-    if not CASE_NUMBER.fullmatch(number):
-        facts = None  # a malformed number cannot exist, and never reaches the database
-    elif session.get_bind().dialect.name == "postgresql":
-        # Row-level security hides cases outside the requester's scope, which are what requests are for: the
-        # database answers with the ids alone, for a bound, active staff member (migration 0012).
-        row = session.execute(_CASE_FACTS, {"number": number}).first()
-        if row is not None:
-            facts = CaseFacts(case_id=row[0], queue_id=row[1], customer_id=row[2], assignee_id=row[3])
-    else:
-        case = _by_reference(session, Case, Case.number, number, CASE_NUMBER)
-        facts = None if case is None else CaseFacts.of(case)
+    facts = _case_facts(session, number)
     if facts is None:
         _deny(session, actor, action, "case", _safe_reference(number, CASE_NUMBER), Denied(reason="no such case"))
         raise NotFound()
     return facts
+
+
+def _case_facts(session: Session, number: str) -> CaseFacts | None:
+    if session.get_bind().dialect.name != "postgresql":
+        case = _by_reference(session, Case, Case.number, number, CASE_NUMBER)
+        return None if case is None else CaseFacts.of(case)
+    if not CASE_NUMBER.fullmatch(number):
+        return None  # a malformed number cannot exist, and never reaches the database
+    # Row-level security hides cases outside the requester's scope, which are what requests are for: the database
+    # answers with the ids alone, for a bound, active staff member (migration 0012).
+    row = session.execute(_CASE_FACTS, {"number": number}).first()
+    return None if row is None else CaseFacts(case_id=row[0], queue_id=row[1], customer_id=row[2], assignee_id=row[3])
 
 
 _CASE_FACTS = text("SELECT id, queue_id, customer_id, assignee_id FROM casevault_case_facts(:number)")
