@@ -353,12 +353,14 @@ def find_queue(session: Session, name: str, *, member: uuid.UUID | None = None) 
         queue = session.scalars(select(Queue).where(Queue.name == name)).first()
     else:
         row = _QUEUE_WITH_MEMBERSHIP.first(session, {"name": name, "member": member})
-        queue = None if row is None else loaded(session, Queue, _QUEUE_KEYS, row[: len(_QUEUE_KEYS)])
-        membership_row = None if row is None else row[len(_QUEUE_KEYS) :]
-        if membership_row is not None and membership_row[0] is not None:
-            membership = loaded(session, QueueMembership, _MEMBERSHIP_KEYS, membership_row)
-            # The identity map holds rows weakly: keep the membership alive for the checks that look it up.
-            session.info.setdefault(_PINNED, []).append(membership)
+        queue = None
+        if row is not None:
+            queue = loaded(session, Queue, _QUEUE_KEYS, row[: len(_QUEUE_KEYS)])
+            membership_row = row[len(_QUEUE_KEYS) :]
+            if membership_row[0] is not None:
+                membership = loaded(session, QueueMembership, _MEMBERSHIP_KEYS, membership_row)
+                # The identity map holds rows weakly: keep the membership alive for the checks that look it up.
+                session.info.setdefault(_PINNED, []).append(membership)
     if queue is None:
         raise NotFound()
     return queue
@@ -1029,12 +1031,12 @@ def case_labels(session: Session, cases: Sequence[Case], *, notes: Sequence[Note
     customers: dict[uuid.UUID, Customer] = {}
     unlabelled: list[uuid.UUID] = []
     for case in cases:
-        loaded = access.loaded_labels(session, case)
-        if loaded is not None and loaded.customer is not None and loaded.queue_name is not None:
-            customers[loaded.customer.id] = loaded.customer
-            queues[case.queue_id] = loaded.queue_name
-            if case.assignee_id is not None and loaded.assignee_username is not None:
-                staff[case.assignee_id] = loaded.assignee_username
+        preloaded = access.loaded_labels(session, case)
+        if preloaded is not None and preloaded.customer is not None and preloaded.queue_name is not None:
+            customers[preloaded.customer.id] = preloaded.customer
+            queues[case.queue_id] = preloaded.queue_name
+            if case.assignee_id is not None and preloaded.assignee_username is not None:
+                staff[case.assignee_id] = preloaded.assignee_username
             continue
         queue = _in_session(session, Queue, case.queue_id)
         customer = _in_session(session, Customer, case.customer_id)
